@@ -1,0 +1,59 @@
+"""Small geometric helpers used across io, synth, fusion and the runtime."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edge3d.types import Intrinsics
+
+
+def pixel_rays(intrinsics: Intrinsics) -> np.ndarray:
+    """Unit-depth rays (z = 1) through every pixel centre, float32 [H, W, 3], camera frame.
+
+    Pixel (u, v) back-projects to ``((u - cx) / fx, (v - cy) / fy, 1)``.
+    """
+    k = intrinsics
+    u = (np.arange(k.width, dtype=np.float32) - k.cx) / k.fx
+    v = (np.arange(k.height, dtype=np.float32) - k.cy) / k.fy
+    rays = np.empty((k.height, k.width, 3), np.float32)
+    rays[..., 0] = u[None, :]
+    rays[..., 1] = v[:, None]
+    rays[..., 2] = 1.0
+    return rays
+
+
+def backproject(depth_m: np.ndarray, intrinsics: Intrinsics) -> np.ndarray:
+    """Camera-frame points float32 [H, W, 3] from depth in metres (0 stays at the origin)."""
+    return pixel_rays(intrinsics) * depth_m[..., None].astype(np.float32)
+
+
+def transform_points(T: np.ndarray, points: np.ndarray) -> np.ndarray:  # noqa: N803
+    """Apply a 4x4 rigid transform to points [..., 3]; keeps the input dtype."""
+    T = np.asarray(T)
+    out = points @ T[:3, :3].T.astype(points.dtype) + T[:3, 3].astype(points.dtype)
+    return out.astype(points.dtype, copy=False)
+
+
+def invert_pose(T: np.ndarray) -> np.ndarray:  # noqa: N803
+    """Inverse of a rigid 4x4 transform."""
+    out = np.eye(4)
+    r = T[:3, :3]
+    out[:3, :3] = r.T
+    out[:3, 3] = -r.T @ T[:3, 3]
+    return out
+
+
+def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0.0, 0.0, 1.0])
+            ) -> np.ndarray:
+    """Camera-to-world pose of an OpenCV camera at ``eye`` looking at ``target``, world z up."""
+    eye = np.asarray(eye, float)
+    z = np.asarray(target, float) - eye
+    z /= np.linalg.norm(z)
+    x = np.cross(z, up)
+    if np.linalg.norm(x) < 1e-9:  # looking straight up or down: any horizontal x will do
+        x = np.cross(z, np.array([1.0, 0.0, 0.0]))
+    x /= np.linalg.norm(x)
+    y = np.cross(z, x)
+    T = np.eye(4)
+    T[:3, 0], T[:3, 1], T[:3, 2], T[:3, 3] = x, y, z, eye
+    return T
