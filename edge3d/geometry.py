@@ -27,14 +27,14 @@ def backproject(depth_m: np.ndarray, intrinsics: Intrinsics) -> np.ndarray:
     return pixel_rays(intrinsics) * depth_m[..., None].astype(np.float32)
 
 
-def transform_points(T: np.ndarray, points: np.ndarray) -> np.ndarray:  # noqa: N803
+def transform_points(T: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Apply a 4x4 rigid transform to points [..., 3]; keeps the input dtype."""
     T = np.asarray(T)
     out = points @ T[:3, :3].T.astype(points.dtype) + T[:3, 3].astype(points.dtype)
     return out.astype(points.dtype, copy=False)
 
 
-def invert_pose(T: np.ndarray) -> np.ndarray:  # noqa: N803
+def invert_pose(T: np.ndarray) -> np.ndarray:
     """Inverse of a rigid 4x4 transform."""
     out = np.eye(4)
     r = T[:3, :3]
@@ -43,9 +43,10 @@ def invert_pose(T: np.ndarray) -> np.ndarray:  # noqa: N803
     return out
 
 
-def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0.0, 0.0, 1.0])
-            ) -> np.ndarray:
-    """Camera-to-world pose of an OpenCV camera at ``eye`` looking at ``target``, world z up."""
+def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray | None = None) -> np.ndarray:
+    """Camera-to-world pose of an OpenCV camera at ``eye`` looking at ``target``; ``up`` is the
+    world up direction (default +z)."""
+    up = np.array([0.0, 0.0, 1.0]) if up is None else np.asarray(up, float)
     eye = np.asarray(eye, float)
     z = np.asarray(target, float) - eye
     z /= np.linalg.norm(z)

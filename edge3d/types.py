@@ -47,10 +47,11 @@ class Intrinsics:
                 f"unknown distortion model {self.distortion_model!r}; "
                 f"expected one of {', '.join(DISTORTION_MODELS)}"
             )
-        object.__setattr__(self, "distortion_coeffs", tuple(float(c) for c in self.distortion_coeffs))
+        coeffs = tuple(float(c) for c in self.distortion_coeffs)
+        object.__setattr__(self, "distortion_coeffs", coeffs)
 
     @property
-    def K(self) -> np.ndarray:  # noqa: N802 - the camera matrix is called K everywhere
+    def K(self) -> np.ndarray:
         """The 3x3 camera matrix (float64)."""
         return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
 
@@ -199,7 +200,8 @@ class Instance:
         return {
             "id": self.id, "class_id": self.class_id, "class_name": self.class_name,
             "score": self.score, "num_points": len(self.indices),
-            "box_min": [float(v) for v in self.box_min], "box_max": [float(v) for v in self.box_max],
+            "box_min": [float(v) for v in self.box_min],
+            "box_max": [float(v) for v in self.box_max],
             "centroid": [float(v) for v in self.centroid],
         }
 

@@ -21,7 +21,8 @@ def test_ruff_clean() -> None:
 def test_top_level_import_is_light() -> None:
     code = (
         "import sys, edge3d; "
-        "heavy = [m for m in ('torch', 'onnxruntime', 'pyrealsense2', 'scipy') if m in sys.modules]; "
+        "heavy = [m for m in ('torch', 'onnxruntime', 'pyrealsense2', 'scipy') "
+        "if m in sys.modules]; "
         "print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -27,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             module = importlib.import_module(f"{__name__}.{name}")
         except ImportError as exc:
-            p = sub.add_parser(name, help=f"(unavailable: {exc})")
+            sub.add_parser(name, help=f"(unavailable: {exc})")
             runners[name] = _unavailable(name, exc)
             continue
         module.add_parser(sub)
