@@ -1,0 +1,178 @@
+"""``edge3d.Segmenter``: one object that turns a point cloud into object instances.
+
+The model is a method name that needs no trained weights (``"geometric"``), the name of a
+bundled model package (``"ssen"`` once it ships) or a package directory. Which code runs is
+looked up in the method registry (:mod:`edge3d.runtime.postprocess`), so adding a method never
+touches this file.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from edge3d.errors import PackageError
+from edge3d.types import Frame, SegmentationResult
+
+if TYPE_CHECKING:
+    from edge3d.runtime.stream import Stream
+
+BACKENDS = ("auto", "ort", "tensorrt")
+_MAX_EXTENT_M = 500.0  # a bigger map is almost surely in millimetres
+
+
+class Segmenter:
+    """3D instance segmentation of gravity-aligned point clouds.
+
+    Args:
+        model: ``"geometric"`` (plane removal + Euclidean clustering, no network), the name of a
+            bundled model package, or a model package directory written by ``edge3d-export``.
+        backend: ``"auto"`` (TensorRT, then ONNX Runtime CUDA, then ONNX Runtime CPU), ``"ort"``
+            or ``"tensorrt"``. Methods without a network ignore it.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"`` / ``"cuda:N"``.
+        **options: method options (for ``"geometric"`` the fields of
+            :class:`edge3d.runtime.postprocess.geometric.GeometricParams`).
+
+    Raises:
+        PackageError: the model is neither a known method, a bundled package nor a package
+            directory (the message lists what is available), or the package is broken.
+        ValueError: a bad backend or device name.
+
+    Example::
+
+        seg = edge3d.Segmenter("geometric")
+        result = seg.segment(points, colors)      # points float32 [N, 3], metres, z up
+        for inst in result.instances:             # sorted by score
+            print(inst.id, inst.class_name, inst.score, inst.centroid)
+    """
+
+    def __init__(self, model: str | os.PathLike = "geometric", backend: str = "auto",
+                 device: str = "auto", **options: Any) -> None:
+        from edge3d.runtime import postprocess
+
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+        if not (device in ("auto", "cpu", "cuda") or str(device).startswith("cuda:")):
+            raise ValueError(f"unknown device {device!r}; expected auto, cpu, cuda or cuda:N")
+        self.backend = backend
+        self.device = device
+        name = os.fspath(model)
+        if name in postprocess.METHODS and not postprocess.method_class(name).needs_package:
+            self._method = postprocess.method_class(name).create(None, backend, device, **options)
+            self.model = name
+            return
+        from edge3d.package import load_package, resolve_package
+
+        try:
+            path = resolve_package(name)
+        except PackageError as exc:
+            raise PackageError(f"unknown model {name!r}. {_available()}") from exc
+        package = load_package(path)
+        if package.method not in postprocess.METHODS:
+            raise PackageError(
+                f"{path} holds a {package.method!r} model, which this edge3d cannot run (known "
+                f"methods: {', '.join(sorted(postprocess.METHODS))}); upgrade edge3d")
+        self._method = postprocess.method_class(package.method).create(package, backend, device,
+                                                                       **options)
+        self.model = str(path)
+
+    @property
+    def method(self) -> str:
+        """The registered method name (``"geometric"``, ``"ssen"``, ...)."""
+        return self._method.name
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self._method.class_names)
+
+    def describe(self) -> dict[str, Any]:
+        """Model, method, backend and the method's own configuration (JSON-friendly)."""
+        return {"model": self.model, "backend": self.backend, "device": self.device,
+                **self._method.describe()}
+
+    def segment(self, points: np.ndarray, colors: np.ndarray | None = None) -> SegmentationResult:
+        """Segment one point cloud.
+
+        Args:
+            points: [N, 3] metres, gravity-aligned with z up (float32 preferred; other float
+                types are converted). N may be 0.
+            colors: None, or [N, 3] RGB as uint8 or as floats in [0, 1].
+
+        Returns:
+            :class:`edge3d.SegmentationResult`: ``labels`` int32 [N] (instance id, -1 for
+            none), ``classes`` int32 [N] (-1 for none), ``instances`` sorted by descending
+            score, ``timings`` in seconds per stage plus ``"total"``.
+
+        Raises:
+            ValueError: wrong shape or dtype, non-finite values, colours out of range, or a map
+                so large it must be in millimetres.
+        """
+        t0 = time.perf_counter()
+        pts, cols = validate_points(points, colors)
+        result = self._method.segment(pts, cols)
+        n = len(pts)
+        if result.labels.shape != (n,) or result.classes.shape != (n,):
+            raise RuntimeError(f"method {self.method!r} returned labels for "
+                               f"{result.labels.shape} points, expected ({n},): a method bug")
+        result.instances.sort(key=lambda inst: -inst.score)
+        result.timings["total"] = time.perf_counter() - t0
+        return result
+
+    def stream(self, source: str | os.PathLike | Iterable[Frame], **kwargs: Any) -> Stream:
+        """A :class:`edge3d.Stream` that fuses ``source`` and segments the map with this
+        segmenter; ``kwargs`` go to :class:`edge3d.Stream` (``every``, ``voxel_size``, ...)."""
+        from edge3d.runtime.stream import Stream
+
+        return Stream(source, segmenter=self, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Segmenter(model={self.model!r}, method={self.method!r}, backend={self.backend!r})"
+
+
+def validate_points(points: np.ndarray, colors: np.ndarray | None
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Check and convert input to float32 [N, 3] points and float32 [N, 3] colours in [0, 1]."""
+    try:
+        pts = np.asarray(points)
+    except Exception as exc:
+        raise ValueError(f"points must be an array of shape [N, 3], got {type(points)}") from exc
+    if pts.ndim != 2 or pts.shape[1] != 3:
+        raise ValueError(f"points must have shape [N, 3], got {pts.shape}")
+    if not (np.issubdtype(pts.dtype, np.floating) or np.issubdtype(pts.dtype, np.integer)):
+        raise ValueError(f"points must be numeric (float32 metres), got dtype {pts.dtype}")
+    pts = np.ascontiguousarray(pts, dtype=np.float32)
+    bad = ~np.isfinite(pts).all(1)
+    if bad.any():
+        raise ValueError(f"{int(bad.sum())} of {len(pts)} points are NaN or infinite; drop them "
+                         "first, e.g. points[np.isfinite(points).all(1)]")
+    if len(pts) and float((pts.max(0) - pts.min(0)).max()) > _MAX_EXTENT_M:
+        raise ValueError(f"points span {float((pts.max(0) - pts.min(0)).max()):.0f} units; "
+                         "edge3d expects metres (divide millimetres by 1000)")
+    if colors is None:
+        return pts, None
+    cols = np.asarray(colors)
+    if cols.shape != pts.shape:
+        raise ValueError(f"colors must have shape {pts.shape} like points, got {cols.shape}")
+    if cols.dtype == np.uint8:
+        return pts, cols.astype(np.float32) / np.float32(255.0)
+    if not np.issubdtype(cols.dtype, np.floating):
+        raise ValueError(f"colors must be uint8 (0-255) or float in [0, 1], got dtype {cols.dtype}")
+    cols = np.ascontiguousarray(cols, dtype=np.float32)
+    if len(cols) and not (np.isfinite(cols).all() and cols.min() >= 0.0 and cols.max() <= 1.0):
+        hint = " (they look like 0-255 values: pass uint8 or divide by 255)" \
+            if np.isfinite(cols).all() and cols.max() <= 255.0 else ""
+        raise ValueError(f"float colors must lie in [0, 1]{hint}")
+    return pts, cols
+
+
+def _available() -> str:
+    from edge3d.package import bundled_packages
+    from edge3d.runtime import postprocess
+
+    names = postprocess.packageless_methods() + sorted(bundled_packages())
+    return (f"Available models: {', '.join(names)}; or pass a model package directory "
+            "written by edge3d-export.")

@@ -1,0 +1,577 @@
+"""``edge3d.Stream``: fuse every frame, segment the fused map now and then, yield updates.
+
+NOTE [ Stream threads, queues and shutdown ]
+============================================
+
+Three stages run in their own named threads, joined by bounded queues; the caller's thread
+consumes updates::
+
+    source ─▶ [edge3d-source] ─frames─▶ [edge3d-fusion] ─maps─▶ [edge3d-segment] ─updates─▶ caller
+              read, validate     (F)     fuse every    (1)    segment the     (U)    for u in
+                                         frame; every         map, keep ids          stream:
+                                         k frames or          stable
+                                         on request,
+                                         extract a map
+
+Queues (all ``queue.Queue(maxsize)``; no unbounded queue anywhere):
+
+- ``frames`` (maxsize ``frame_queue``). A live source (``source.live`` true, or
+  ``drop_frames=True``) puts with *drop-oldest*: a camera must never wait for fusion, and a
+  late frame is worth less than the newest (counted in ``frames_dropped``). A recording puts
+  with *wait*: every recorded frame is fused.
+- ``maps`` (maxsize 1, always drop-oldest). A snapshot of the fused surface waiting to be
+  segmented. When the segmenter is slower than ``every`` frames of fusion, the waiting snapshot
+  is replaced by the newer one (counted in ``maps_dropped``): fusion never waits for the
+  segmenter, and the segmenter always works on the newest map.
+- ``updates`` (maxsize ``update_queue``, drop-oldest). A consumer that falls behind loses the
+  oldest updates (counted in ``updates_dropped``), never the newest, and never stalls the stages.
+
+Protocol, followed by every loop below:
+
+1. **No wait is unbounded.** Every ``get``/``put`` uses a timeout of ``_POLL`` seconds and then
+   re-checks ``self._done`` (a ``threading.Event``). A stage blocked inside a long call (a
+   segmentation, a camera read) notices ``_done`` when the call returns.
+2. **End of stream travels as a value.** When the source is exhausted the source thread puts
+   ``_END``; fusion extracts one last map (so the final map is always segmented), puts it, then
+   forwards ``_END``; the segmenter forwards ``_END``; the consumer stops iterating. ``_END`` is
+   put with *wait* semantics so that drop-oldest can never discard it, and it is the last thing
+   its producer puts.
+3. **Errors travel as values.** An exception in a stage is wrapped as ``_Failure(where, exc)``,
+   forwarded downstream like ``_END``, and re-raised by the consumer with a note naming the
+   thread. A bad *frame* is not an error: it is skipped and counted (``frames_skipped``).
+4. **Liveness.** When the consumer's wait times out it checks that the stage threads are still
+   alive; a thread that died without sending ``_END`` or ``_Failure`` raises "edge3d <name>
+   thread exited unexpectedly" instead of waiting forever.
+5. **Shutdown** (``close()``, the context manager, the end of iteration, an exception or
+   ``KeyboardInterrupt`` in the consumer): set ``_done``, then join the threads downstream first
+   (segment, fusion, source), each with ``join_timeout``. A thread still alive after its
+   timeout is reported with a warning (it is a daemon thread, so it cannot keep the process
+   alive, but nothing relies on that). A source the stream opened is closed by the source
+   thread itself, in the thread that reads it.
+6. **Threads** are named ``edge3d-source``, ``edge3d-fusion``, ``edge3d-segment`` and recorded
+   only after ``start()`` succeeds.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import os
+import queue
+import threading
+import time
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from edge3d.errors import FrameError
+from edge3d.runtime.tracking import InstanceTracker
+from edge3d.types import Frame, SegmentationResult
+
+if TYPE_CHECKING:
+    from edge3d.runtime.segmenter import Segmenter
+
+log = logging.getLogger(__name__)
+
+_POLL = 0.05  # seconds: the longest any wait lasts before re-checking the done event
+_RATE_WINDOW = 30  # stage timings averaged over this many recent calls
+
+
+@dataclass
+class StreamCounters:
+    """What the stream has done so far (a snapshot travels with every update).
+
+    Attributes:
+        frames_read: frames taken from the source.
+        frames_fused: frames integrated into the map.
+        frames_skipped: frames rejected as corrupt or invalid (by the source, by validation, or
+            by fusion, e.g. no valid depth), never fused.
+        frames_dropped: frames discarded because fusion was behind a live source.
+        frames_not_integrated: valid frames fusion did not integrate (tracking lost).
+        maps_dropped: map snapshots replaced before the segmenter got to them (stale requests).
+        updates: updates produced.
+        updates_dropped: updates discarded because the consumer was behind.
+        tracking: the fusion's tracking state after the last frame (e.g. ``"host"``, ``"ok"``,
+            ``"lost"``).
+        tracking_lost: frames for which tracking was reported lost.
+        gravity_source: where the map's up direction comes from (host, imu, floor).
+        source_gaps: gaps the source reported (a camera that disconnected and came back).
+    """
+
+    frames_read: int = 0
+    frames_fused: int = 0
+    frames_skipped: int = 0
+    frames_dropped: int = 0
+    frames_not_integrated: int = 0
+    maps_dropped: int = 0
+    updates: int = 0
+    updates_dropped: int = 0
+    tracking: str = "none"
+    tracking_lost: int = 0
+    gravity_source: str = "none"
+    source_gaps: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class StreamUpdate:
+    """One segmentation of the fused map.
+
+    Attributes:
+        index: update number, from 0.
+        frame_index: index of the last frame fused into the segmented map.
+        points: float32 [N, 3] surface points of the fused map (world frame, metres, z up).
+        colors: uint8 [N, 3] or None.
+        normals: float32 [N, 3] or None.
+        result: the segmentation of ``points``, with ids kept stable across updates.
+        pose: float64 [4, 4] camera-to-world pose of the last fused frame.
+        frame: the last fused frame (its images and intrinsics).
+        timings: seconds: ``fusion`` (mean per frame, recent frames), ``extract``,
+            ``segment``, ``tracking`` and ``latency`` (map extracted to update ready).
+        rates: per second: ``source`` (frames read), ``fusion`` (frames fused, from its busy
+            time), ``segment`` (segmentations, from its busy time).
+        counters: a snapshot of :class:`StreamCounters`.
+        final: True for the update of the final map, after the source ended.
+    """
+
+    index: int
+    frame_index: int
+    points: np.ndarray
+    colors: np.ndarray | None
+    normals: np.ndarray | None
+    result: SegmentationResult
+    pose: np.ndarray | None
+    frame: Frame | None
+    timings: dict[str, float]
+    rates: dict[str, float]
+    counters: StreamCounters
+    final: bool = False
+
+
+@dataclass
+class _Map:
+    points: np.ndarray
+    colors: np.ndarray | None
+    normals: np.ndarray | None
+    frame: Frame | None
+    pose: np.ndarray | None
+    extract_s: float
+    fusion_s: float
+    created: float
+    final: bool
+
+
+@dataclass
+class _Failure:
+    where: str
+    exc: BaseException
+
+
+_END = object()
+
+
+class _Rate:
+    """Mean duration of the last few calls of a stage, and the rate it implies."""
+
+    def __init__(self) -> None:
+        self._d: collections.deque[float] = collections.deque(maxlen=_RATE_WINDOW)
+        self._t: collections.deque[float] = collections.deque(maxlen=_RATE_WINDOW)
+
+    def add(self, seconds: float) -> None:
+        self._d.append(seconds)
+        self._t.append(time.perf_counter())
+
+    def mean(self) -> float:
+        return float(np.mean(self._d)) if self._d else 0.0
+
+    def busy_rate(self) -> float:
+        """Calls per second the stage could sustain (1 / mean duration)."""
+        m = self.mean()
+        return 1.0 / m if m > 0 else 0.0
+
+    def arrival_rate(self) -> float:
+        """Calls per second actually seen over the window."""
+        if len(self._t) < 2 or self._t[-1] <= self._t[0]:
+            return 0.0
+        return (len(self._t) - 1) / (self._t[-1] - self._t[0])
+
+
+@dataclass
+class _Queues:
+    frames: queue.Queue
+    maps: queue.Queue
+    updates: queue.Queue
+
+
+class Stream:
+    """Fuse every frame of a source into a TSDF map and segment the map every ``every`` frames.
+
+    Iterate it to get :class:`StreamUpdate` s; use it as a context manager (or call
+    :meth:`close`) so that its threads stop::
+
+        with edge3d.Stream("recording.db3", model="geometric", every=10) as stream:
+            for update in stream:
+                for inst in update.result.instances:
+                    print(inst.id, inst.centroid)
+
+    Args:
+        source: a source spec for :func:`edge3d.io.open_source` (a recording path, a folder,
+            ``"synthetic:seed=0,frames=60"``, ``"realsense"``), an open ``FrameSource``, or
+            any iterable of :class:`edge3d.Frame`. The stream closes sources it opened itself.
+        segmenter: the :class:`edge3d.Segmenter` to use; default: ``Segmenter(model,
+            backend=backend, device=device)``.
+        model, backend, device: used only when ``segmenter`` is None.
+        every: segment the map after every ``every`` fused frames; 0 segments only on
+            :meth:`request_update` and at the end of the source.
+        voxel_size, tracking, max_blocks, gravity: passed to
+            :class:`edge3d.runtime.fusion.Fusion`.
+        drop_frames: drop the oldest queued frame when fusion falls behind (default: only for
+            live sources).
+        frame_queue, update_queue: queue sizes (see the note at the top of this module).
+        max_frames: stop after this many frames from the source.
+        track_ids: keep instance ids stable across updates (:class:`InstanceTracker`).
+        join_timeout: seconds :meth:`close` waits for each thread.
+    """
+
+    def __init__(self, source: str | os.PathLike | Iterable[Frame], *,
+                 segmenter: Segmenter | None = None, model: str | os.PathLike = "geometric",
+                 backend: str = "auto", device: str = "auto", every: int = 10,
+                 voxel_size: float = 0.02, tracking: str = "auto", max_blocks: int | None = None,
+                 gravity: str = "auto", drop_frames: bool | None = None, frame_queue: int = 8,
+                 update_queue: int = 4, max_frames: int | None = None, track_ids: bool = True,
+                 join_timeout: float = 10.0) -> None:
+        if every < 0:
+            raise ValueError(f"every must be >= 0 (0: segment on request only), got {every}")
+        if frame_queue < 1 or update_queue < 1:
+            raise ValueError("frame_queue and update_queue must be at least 1")
+        if max_frames is not None and max_frames < 1:
+            raise ValueError(f"max_frames must be at least 1, got {max_frames}")
+        from edge3d.runtime.fusion import Fusion
+
+        if segmenter is None:
+            from edge3d.runtime.segmenter import Segmenter
+
+            segmenter = Segmenter(model, backend=backend, device=device)
+        self.segmenter = segmenter
+        self.every = every
+        self.max_frames = max_frames
+        self.join_timeout = join_timeout
+        self._fusion = Fusion(voxel_size=voxel_size, tracking=tracking, max_blocks=max_blocks,
+                              gravity=gravity)
+        self._tracker = (InstanceTracker(voxel_size=max(2.5 * voxel_size, 0.04))
+                         if track_ids else None)
+
+        self._owns_source = isinstance(source, (str, os.PathLike))
+        if self._owns_source:
+            from edge3d.io import open_source
+
+            source = open_source(source)
+        self.source = source
+        live = getattr(source, "live", False)
+        self._drop_frames = bool(live) if drop_frames is None else drop_frames
+
+        self._q = _Queues(queue.Queue(frame_queue), queue.Queue(1), queue.Queue(update_queue))
+        self._done = threading.Event()
+        self._request = threading.Event()
+        self._lock = threading.Lock()
+        self._counters = StreamCounters()
+        self._extra_skipped = 0  # by our own validation and by fusion (the source counts its own)
+        self._rates = {"source": _Rate(), "fusion": _Rate(), "segment": _Rate()}
+        self._finished = False
+        self._closed = False
+        self._threads: list[threading.Thread] = []
+        try:
+            for name, target in (("edge3d-source", self._source_loop),
+                                 ("edge3d-fusion", self._fusion_loop),
+                                 ("edge3d-segment", self._segment_loop)):
+                t = threading.Thread(target=target, name=name, daemon=True)
+                t.start()
+                self._threads.append(t)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- consumer side -------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[StreamUpdate]:
+        return self
+
+    def __next__(self) -> StreamUpdate:
+        if self._finished or self._closed:
+            raise StopIteration
+        try:
+            while True:
+                try:
+                    item = self._q.updates.get(timeout=_POLL)
+                except queue.Empty:
+                    self._check_alive()
+                    continue
+                if item is _END:
+                    self._finished = True
+                    self.close()
+                    raise StopIteration
+                if isinstance(item, _Failure):
+                    self._finished = True
+                    _add_note(item.exc, f"(raised {item.where})")
+                    raise item.exc
+                return item
+        except BaseException:  # the end, an error from a stage, or Ctrl-C while waiting
+            self.close()
+            raise
+
+    def request_update(self) -> None:
+        """Ask for a segmentation of the map after the next fused frame (on-demand mode)."""
+        self._request.set()
+
+    @property
+    def counters(self) -> StreamCounters:
+        """A consistent snapshot of the counters now."""
+        with self._lock:
+            c = replace(self._counters)
+        c.frames_skipped += self._source_skipped()
+        c.source_gaps = len(getattr(getattr(self.source, "stats", None), "gaps", ()))
+        return c
+
+    def rates(self) -> dict[str, float]:
+        return {"source": self._rates["source"].arrival_rate(),
+                "fusion": self._rates["fusion"].busy_rate(),
+                "segment": self._rates["segment"].busy_rate()}
+
+    def close(self) -> None:
+        """Stop every thread (downstream first) and release the source. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._done.set()
+        stuck = []
+        for t in reversed(self._threads):
+            if t is threading.current_thread():
+                continue
+            t.join(self.join_timeout)
+            if t.is_alive():
+                stuck.append(t.name)
+        if stuck:
+            warnings.warn(f"edge3d Stream.close(): thread(s) {', '.join(stuck)} did not stop "
+                          f"within {self.join_timeout} s (blocked in a source read or a long "
+                          "segmentation); they will exit when that call returns", stacklevel=2)
+        for q in (self._q.frames, self._q.maps, self._q.updates):
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    q.get_nowait()
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # A safety net only; close() and the context manager are the way to shut down.
+        with contextlib.suppress(Exception):
+            if not self._closed:
+                self._done.set()
+
+    def _check_alive(self) -> None:
+        # The segment thread puts _END or a _Failure before it exits, so dead + empty queue
+        # means it died some other way; upstream threads always hand their end to it.
+        seg = self._threads[-1]
+        if not seg.is_alive() and self._q.updates.empty():
+            self._finished = True
+            raise RuntimeError("edge3d segment thread exited unexpectedly")
+
+    # -- stages (see the NOTE at the top: every loop follows that protocol) --------------------
+
+    def _source_loop(self) -> None:
+        frames = self._q.frames
+        it = None
+        try:
+            it = iter(self.source)
+            last = None
+            while not self._done.is_set():
+                try:
+                    frame = next(it)
+                except StopIteration:
+                    break
+                except FrameError as exc:  # a source that raises instead of skipping
+                    self._count_skip(f"source: {exc}")
+                    continue
+                now = time.perf_counter()
+                if last is not None:
+                    self._rates["source"].add(now - last)
+                last = now
+                with self._lock:
+                    self._counters.frames_read += 1
+                if self._drop_frames:
+                    dropped = _put_latest(frames, frame)
+                    if dropped:
+                        with self._lock:
+                            self._counters.frames_dropped += dropped
+                elif not _put_wait(frames, frame, self._done):
+                    return
+                if self.max_frames is not None and self._counters.frames_read >= self.max_frames:
+                    break
+            _put_wait(frames, _END, self._done)
+        except BaseException as exc:
+            _put_wait(frames, _Failure("in the edge3d-source thread", exc), self._done)
+        finally:
+            with contextlib.suppress(Exception):
+                if it is not None and hasattr(it, "close"):
+                    it.close()
+            if self._owns_source:
+                with contextlib.suppress(Exception):
+                    self.source.close()
+
+    def _fusion_loop(self) -> None:
+        frames, maps = self._q.frames, self._q.maps
+        since = 0  # frames fused since the last snapshot
+        last_frame: Frame | None = None
+        last_pose: np.ndarray | None = None
+        try:
+            while True:
+                item = _get(frames, self._done)
+                if item is None:
+                    return
+                if item is _END:
+                    # Always a final map, even an empty one: the consumer learns the end state.
+                    self._snapshot(last_frame, last_pose, final=True)
+                    _put_wait(maps, _END, self._done)
+                    return
+                if isinstance(item, _Failure):
+                    _put_wait(maps, item, self._done)
+                    return
+                if not isinstance(item, Frame):
+                    raise TypeError(f"the source yielded {type(item).__name__}, not an "
+                                    "edge3d.Frame")
+                try:
+                    item.validate()
+                    t0 = time.perf_counter()
+                    step = self._fusion.add(item)
+                    self._rates["fusion"].add(time.perf_counter() - t0)
+                except FrameError as exc:
+                    self._count_skip(str(exc))
+                    continue
+                with self._lock:
+                    c = self._counters
+                    if step.integrated:
+                        c.frames_fused += 1
+                    else:
+                        c.frames_not_integrated += 1
+                    c.tracking = str(step.tracking)
+                    c.tracking_lost += str(step.tracking) == "lost"
+                    c.gravity_source = str(step.gravity_source)
+                if step.integrated:
+                    since += 1
+                    last_frame, last_pose = item, step.pose
+                if (self.every and since >= self.every) or \
+                        (self._request.is_set() and last_frame is not None):
+                    self._request.clear()
+                    self._snapshot(last_frame, last_pose, final=False)
+                    since = 0
+        except BaseException as exc:
+            _put_wait(maps, _Failure("in the edge3d-fusion thread", exc), self._done)
+
+    def _snapshot(self, frame: Frame | None, pose: np.ndarray | None, final: bool) -> None:
+        t0 = time.perf_counter()
+        points, colors, normals = self._fusion.volume.extract_points()
+        snap = _Map(points=np.asarray(points, np.float32), colors=colors, normals=normals,
+                    frame=frame, pose=pose, extract_s=time.perf_counter() - t0,
+                    fusion_s=self._rates["fusion"].mean(), created=time.perf_counter(),
+                    final=final)
+        dropped = _put_latest(self._q.maps, snap)
+        if dropped:
+            with self._lock:
+                self._counters.maps_dropped += dropped
+
+    def _segment_loop(self) -> None:
+        maps, updates = self._q.maps, self._q.updates
+        index = 0
+        try:
+            while True:
+                item = _get(maps, self._done)
+                if item is None:
+                    return
+                if item is _END or isinstance(item, _Failure):
+                    _put_wait(updates, item, self._done)
+                    return
+                t0 = time.perf_counter()
+                result = self.segmenter.segment(item.points, item.colors)
+                t1 = time.perf_counter()
+                self._rates["segment"].add(t1 - t0)
+                if self._tracker is not None:
+                    result = self._tracker.update(item.points, result)
+                t2 = time.perf_counter()
+                with self._lock:
+                    self._counters.updates += 1
+                update = StreamUpdate(
+                    index=index, frame_index=item.frame.index if item.frame else -1,
+                    points=item.points, colors=item.colors, normals=item.normals, result=result,
+                    pose=item.pose, frame=item.frame,
+                    timings={"fusion": item.fusion_s, "extract": item.extract_s,
+                             "segment": t1 - t0, "tracking": t2 - t1,
+                             "latency": t2 - item.created},
+                    rates=self.rates(), counters=self.counters, final=item.final)
+                index += 1
+                dropped = _put_latest(updates, update)
+                if dropped:
+                    with self._lock:
+                        self._counters.updates_dropped += dropped
+        except BaseException as exc:
+            _put_wait(updates, _Failure("in the edge3d-segment thread", exc), self._done)
+
+    def _count_skip(self, reason: str) -> None:
+        with self._lock:
+            first = self._extra_skipped == 0
+            self._extra_skipped += 1
+            self._counters.frames_skipped += 1
+        if first:
+            log.warning("edge3d Stream: skipping a frame: %s (further skips are only counted)",
+                        reason)
+
+    def _source_skipped(self) -> int:
+        stats = getattr(self.source, "stats", None)
+        return int(getattr(stats, "frames_skipped", 0))
+
+
+def _get(q: queue.Queue, done: threading.Event) -> Any:
+    """Next item, or None once ``done`` is set."""
+    while not done.is_set():
+        try:
+            return q.get(timeout=_POLL)
+        except queue.Empty:
+            continue
+    return None
+
+
+def _put_wait(q: queue.Queue, item: Any, done: threading.Event) -> bool:
+    """Put, waiting for room; False if ``done`` was set first."""
+    while not done.is_set():
+        try:
+            q.put(item, timeout=_POLL)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _put_latest(q: queue.Queue, item: Any) -> int:
+    """Put without waiting, discarding the oldest items to make room; returns how many."""
+    dropped = 0
+    while True:
+        try:
+            q.put_nowait(item)
+            return dropped
+        except queue.Full:
+            with contextlib.suppress(queue.Empty):
+                q.get_nowait()
+                dropped += 1
+
+
+def _add_note(exc: BaseException, note: str) -> None:
+    if hasattr(exc, "add_note"):  # Python 3.11+
+        exc.add_note(note)
