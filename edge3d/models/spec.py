@@ -1,0 +1,54 @@
+"""Input and output specifications of exported networks (names, dtypes, symbolic shapes).
+
+A :class:`TensorSpec` says what the preprocessing must build and what the network returns. Index
+tensors also say which dimension their values index into and whether they are padded, so that
+batches can be formed by concatenating samples (:func:`edge3d.models.batching.concat_samples`)
+and so that the runtime knows the padding convention. Pure Python: no torch, no numpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One named network input or output.
+
+    Attributes:
+        name: the ONNX input/output name.
+        dtype: ``"float32"`` or ``"int32"``.
+        shape: one entry per axis: an int (fixed) or a str (a symbolic, dynamic dimension such as
+            ``"M0"``, the voxel count of pyramid level 0). Equal names mean equal sizes.
+        doc: what the tensor holds (units, ranges, padding).
+        index_of: for index tensors, the symbolic dimension whose rows the values point at
+            (``"M0"``: values in ``[0, M0]``); None for data tensors.
+        index_scale: values are ``row * index_scale + slot`` (8 for transposed-conv targets that
+            index a flattened ``[rows, 8]`` array); 1 otherwise.
+        padded: whether the value ``size(index_of)`` (one past the last row) marks padding; the
+            network appends a zero row (or -inf for max pooling) so padding reads a neutral value.
+    """
+
+    name: str
+    dtype: str
+    shape: tuple[int | str, ...]
+    doc: str = ""
+    index_of: str | None = None
+    index_scale: int = 1
+    padded: bool = False
+
+    def dynamic_axes(self) -> dict[int, str]:
+        """Axis number -> symbolic name for the dynamic axes."""
+        return {axis: dim for axis, dim in enumerate(self.shape) if isinstance(dim, str)}
+
+    def describe(self) -> str:
+        """One Markdown table row: name, dtype, shape, meaning."""
+        shape = "[" + ", ".join(str(d) for d in self.shape) + "]"
+        return f"| `{self.name}` | {self.dtype} | {shape} | {self.doc} |"
+
+
+def spec_table(specs: list[TensorSpec]) -> str:
+    """A Markdown table of ``specs`` (used by docs/backbones.md and by error messages)."""
+    rows = ["| name | dtype | shape | meaning |", "|---|---|---|---|"]
+    rows += [s.describe() for s in specs]
+    return "\n".join(rows)
