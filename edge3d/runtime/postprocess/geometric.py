@@ -251,19 +251,24 @@ def _walls(points: np.ndarray, p: GeometricParams) -> np.ndarray:
     for _ in range(p.max_walls):
         if len(cand) < min_cells:
             break
-        best = _ransac_line(cand, p.plane_threshold, p.ransac_iterations, rng)
-        if best is None:
+        line = _ransac_line(cand, p.plane_threshold, p.ransac_iterations, rng)
+        if line is None:
             break
-        normal, offset, inl = best
+        normal, offset = _refine_line(xy, *line, p.plane_threshold)
+        inl = np.abs(cand @ normal - offset) < p.plane_threshold
+        if inl.sum() < 2:
+            cand = cand[~_near(cand, *line, p.plane_threshold)]
+            continue
         t = cand[inl] @ np.array([-normal[1], normal[0]])
-        span = t.max() - t.min()
-        if inl.sum() < min_cells or span < p.wall_min_length:
+        if inl.sum() < min_cells or t.max() - t.min() < p.wall_min_length:
             break
         d = xy @ normal - offset
-        on = np.abs(d) < p.plane_threshold
         along = xy @ np.array([-normal[1], normal[0]])
-        on &= (along > t.min() - p.plane_threshold) & (along < t.max() + p.plane_threshold)
-        rest = ~(out | on)
+        on = (np.abs(d) < p.plane_threshold) & (along > t.min() - p.plane_threshold) & \
+            (along < t.max() + p.plane_threshold)
+        # Judged against all points, walls found so far included: once the real wall behind
+        # it is gone, the back of a bookshelf would otherwise bound what is left.
+        rest = ~on
         front = np.count_nonzero(d[rest] > 0)
         behind = np.count_nonzero(rest) - front
         if min(front, behind) <= p.wall_max_behind * max(np.count_nonzero(rest), 1):
@@ -272,10 +277,15 @@ def _walls(points: np.ndarray, p: GeometricParams) -> np.ndarray:
     return out
 
 
+def _near(xy: np.ndarray, normal: np.ndarray, offset: float, thr: float) -> np.ndarray:
+    return np.abs(xy @ normal - offset) < thr
+
+
 def _ransac_line(xy: np.ndarray, thr: float, iterations: int, rng: np.random.Generator
-                 ) -> tuple[np.ndarray, float, np.ndarray] | None:
-    """Best 2-D line through ``xy`` [M, 2]: (unit normal, offset, inlier mask), refined by a
-    least-squares fit to its inliers."""
+                 ) -> tuple[np.ndarray, float] | None:
+    """Best 2-D line (unit normal, offset) through ``xy`` [M, 2] by MSAC: each point scores
+    ``1 - (d / thr)²`` within ``thr``, so among lines with similar support the one that passes
+    closest wins (plain inlier counting prefers a line tilted to catch a parallel surface)."""
     m = len(xy)
     i = rng.integers(0, m, iterations)
     j = rng.integers(0, m, iterations)
@@ -286,19 +296,28 @@ def _ransac_line(xy: np.ndarray, thr: float, iterations: int, rng: np.random.Gen
         return None
     normals = np.c_[-d[ok, 1], d[ok, 0]] / length[ok, None]
     offsets = np.einsum("ij,ij->i", normals, xy[i[ok]])
-    # All hypotheses at once: [H, M] distances; H = a few hundred, M = tall columns only.
-    counts = (np.abs(xy @ normals.T - offsets) < thr).sum(0)
-    h = int(np.argmax(counts))
-    normal, offset = normals[h], offsets[h]
-    inl = np.abs(xy @ normal - offset) < thr
-    if inl.sum() >= 2:
-        q = xy[inl]
+    # All hypotheses at once: [M, H] distances; H = a few hundred, M = tall columns only.
+    r = (xy @ normals.T - offsets) / thr
+    score = np.maximum(1.0 - r * r, 0.0).sum(0)
+    h = int(np.argmax(score))
+    return normals[h], float(offsets[h])
+
+
+def _refine_line(xy: np.ndarray, normal: np.ndarray, offset: float, thr: float
+                 ) -> tuple[np.ndarray, float]:
+    """Least-squares refit of a line to the points near it, shrinking the band to ``thr / 2``
+    so that a parallel surface a few cm away (a bookshelf against the wall) cannot tilt it."""
+    band = thr
+    for _ in range(3):
+        q = xy[np.abs(xy @ normal - offset) < band]
+        if len(q) < 2:
+            break
         c = q.mean(0)
-        _, _, vt = np.linalg.svd(q - c, full_matrices=False)
-        normal = vt[1]
+        _, vecs = np.linalg.eigh(np.cov((q - c).T))
+        normal = vecs[:, 0]  # the direction of least spread
         offset = float(normal @ c)
-        inl = np.abs(xy @ normal - offset) < thr
-    return normal, float(offset), inl
+        band = thr / 2
+    return normal, offset
 
 
 def _voxel_components(points: np.ndarray, cell: float, max_cells: int
