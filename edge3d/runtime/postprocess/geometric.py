@@ -43,6 +43,7 @@ from edge3d.types import Instance, SegmentationResult
 CLASS_NAMES = ("object", "floor", "wall", "ceiling")
 OBJECT, FLOOR, WALL, CEILING = range(4)
 SCORE_AREA = 0.25  # m²: a cluster of this much surface scores 1 - 1/e
+_FIT_POINTS = 50_000  # wall fits use about this many points
 
 
 @dataclass(frozen=True)
@@ -245,40 +246,41 @@ def _walls(points: np.ndarray, p: GeometricParams) -> np.ndarray:
     if len(tall) < 2:
         return out
     cand = (np.c_[tall // dims[1], tall % dims[1]] + 0.5) * cell + origin[:2]
-    xy = points[:, :2].astype(np.float64)
+    # Fitting and the bounds test use an even subsample; only accepted walls touch every point.
+    xy = points[:: max(1, n // _FIT_POINTS), :2].astype(np.float64)
     rng = np.random.default_rng(p.seed)
     min_cells = p.wall_min_length / cell
+    thr = p.plane_threshold
     for _ in range(p.max_walls):
         if len(cand) < min_cells:
             break
-        line = _ransac_line(cand, p.plane_threshold, p.ransac_iterations, rng)
+        line = _ransac_line(cand, thr, p.ransac_iterations, rng)
         if line is None:
             break
-        normal, offset = _refine_line(xy, *line, p.plane_threshold)
-        inl = np.abs(cand @ normal - offset) < p.plane_threshold
+        normal, offset = _refine_line(xy, *line, thr)
+        inl = np.abs(cand @ normal - offset) < thr
         if inl.sum() < 2:
-            cand = cand[~_near(cand, *line, p.plane_threshold)]
+            cand = cand[np.abs(cand @ line[0] - line[1]) >= thr]
             continue
-        t = cand[inl] @ np.array([-normal[1], normal[0]])
+        direction = np.array([-normal[1], normal[0]])
+        t = cand[inl] @ direction
         if inl.sum() < min_cells or t.max() - t.min() < p.wall_min_length:
             break
+        span = (t.min() - thr, t.max() + thr)
         d = xy @ normal - offset
-        along = xy @ np.array([-normal[1], normal[0]])
-        on = (np.abs(d) < p.plane_threshold) & (along > t.min() - p.plane_threshold) & \
-            (along < t.max() + p.plane_threshold)
+        along = xy @ direction
+        on = (np.abs(d) < thr) & (along > span[0]) & (along < span[1])
         # Judged against all points, walls found so far included: once the real wall behind
         # it is gone, the back of a bookshelf would otherwise bound what is left.
         rest = ~on
         front = np.count_nonzero(d[rest] > 0)
         behind = np.count_nonzero(rest) - front
         if min(front, behind) <= p.wall_max_behind * max(np.count_nonzero(rest), 1):
-            out |= on
+            d_all = points[:, :2] @ normal.astype(np.float32) - np.float32(offset)
+            along_all = points[:, :2] @ direction.astype(np.float32)
+            out |= (np.abs(d_all) < thr) & (along_all > span[0]) & (along_all < span[1])
         cand = cand[~inl]
     return out
-
-
-def _near(xy: np.ndarray, normal: np.ndarray, offset: float, thr: float) -> np.ndarray:
-    return np.abs(xy @ normal - offset) < thr
 
 
 def _ransac_line(xy: np.ndarray, thr: float, iterations: int, rng: np.random.Generator
