@@ -273,8 +273,9 @@ class Stream:
 
             source = open_source(source)
         self.source = source
-        live = getattr(source, "live", False)
-        self._drop_frames = bool(live) if drop_frames is None else drop_frames
+        self._drop_frames = _is_live(source) if drop_frames is None else drop_frames
+        # A camera with an IMU (D435i, D455) tells fusion where up is; sampled with each frame.
+        self._accel = getattr(source, "accel", None)
 
         self._q = _Queues(queue.Queue(frame_queue), queue.Queue(1), queue.Queue(update_queue))
         self._done = threading.Event()
@@ -407,6 +408,8 @@ class Stream:
                 last = now
                 with self._lock:
                     self._counters.frames_read += 1
+                if callable(self._accel):
+                    frame = (frame, self._accel())
                 if self._drop_frames:
                     dropped = _put_latest(frames, frame)
                     if dropped:
@@ -445,13 +448,14 @@ class Stream:
                 if isinstance(item, _Failure):
                     _put_wait(maps, item, self._done)
                     return
+                item, accel = item if isinstance(item, tuple) else (item, None)
                 if not isinstance(item, Frame):
                     raise TypeError(f"the source yielded {type(item).__name__}, not an "
                                     "edge3d.Frame")
                 try:
                     item.validate()
                     t0 = time.perf_counter()
-                    step = self._fusion.add(item)
+                    step = self._fusion.add(item, accel=accel)
                     self._rates["fusion"].add(time.perf_counter() - t0)
                 except FrameError as exc:
                     self._count_skip(str(exc))
@@ -536,6 +540,16 @@ class Stream:
     def _source_skipped(self) -> int:
         stats = getattr(self.source, "stats", None)
         return int(getattr(stats, "frames_skipped", 0))
+
+
+def _is_live(source: Any) -> bool:
+    """A live camera (frames are worth less the older they are) rather than a recording."""
+    live = getattr(source, "live", None)
+    if live is not None:
+        return bool(live)
+    from edge3d.io.realsense import LiveCamera
+
+    return isinstance(source, LiveCamera)
 
 
 def _get(q: queue.Queue, done: threading.Event) -> Any:
