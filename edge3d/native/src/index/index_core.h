@@ -31,6 +31,13 @@ inline float dist2(const float* a, const float* b) {
 // Floor division by two, correct for negative values.
 inline int32_t floor_half(int32_t v) { return v >= 0 ? v / 2 : -((-(int64_t)v + 1) / 2); }
 
+// Stable LSD radix sort of (key, row) pairs on the low `total_bits` bits of the keys.
+void radix_sort(std::vector<uint64_t>& keys, std::vector<int32_t>& rows, int total_bits);
+
+// A permutation of the points along a Morton (Z-order) curve, for cache-friendly processing
+// order; it only ever changes the order of independent work, never a result.
+std::vector<int32_t> morton_order(const float* points, int64_t n);
+
 // Lexicographic (x, then y, then z) sort of integer coordinates with duplicates grouped.
 struct SortedKeys {
   std::vector<int32_t> order;    // [n] input rows in sorted order; ties keep ascending row order
@@ -78,8 +85,10 @@ class KdTree {
     int32_t begin, end;   // range in pts_/ids_
     int32_t left, right;  // children, -1 for a leaf
   };
+  static constexpr int32_t kLeafSize = 16;
   int32_t build(const float* points, int32_t begin, int32_t end);
-  std::vector<float> pts_;    // [n,3] in tree order
+  void leaf_dist2(const float* q, int32_t begin, int32_t end, float* out) const;
+  std::vector<float> xyz_[3];  // [n] per axis, in tree order
   std::vector<int32_t> ids_;  // original index of each tree-order point
   std::vector<Node> nodes_;
 };

@@ -11,8 +11,6 @@
 namespace edge3d::index {
 namespace {
 
-constexpr int32_t kLeafSize = 16;
-
 inline float box_dist2(const float* q, const float* lo, const float* hi) {
   float g[3];
   for (int a = 0; a < 3; ++a) {
@@ -31,12 +29,26 @@ inline bool closer(float da, int32_t ia, float db, int32_t ib) {
 
 }  // namespace
 
-KdTree::KdTree(const float* points, int64_t n) : pts_(3 * n), ids_(n) {
+KdTree::KdTree(const float* points, int64_t n) : xyz_{std::vector<float>(n), std::vector<float>(n),
+                                                     std::vector<float>(n)}, ids_(n) {
   std::iota(ids_.begin(), ids_.end(), 0);
   nodes_.reserve(static_cast<size_t>(2 * (n / kLeafSize + 1)));
   if (n > 0) build(points, 0, static_cast<int32_t>(n));
-  // Leaves scan their points contiguously: store them in tree order.
-  for (int64_t i = 0; i < n; ++i) std::copy_n(points + 3 * int64_t{ids_[i]}, 3, &pts_[3 * i]);
+  // Leaves scan their points contiguously, one array per axis so the scan vectorises.
+  for (int64_t i = 0; i < n; ++i)
+    for (int a = 0; a < 3; ++a) xyz_[a][i] = points[3 * int64_t{ids_[i]} + a];
+}
+
+// Squared distances (float32, summed like dist2()) from q to tree-order points [begin, end).
+inline void KdTree::leaf_dist2(const float* q, int32_t begin, int32_t end, float* out) const {
+  const float* x = xyz_[0].data() + begin;
+  const float* y = xyz_[1].data() + begin;
+  const float* z = xyz_[2].data() + begin;
+  for (int32_t t = 0; t < end - begin; ++t) {
+    const float dx = x[t] - q[0], dy = y[t] - q[1], dz = z[t] - q[2];
+    const float s = dx * dx + dy * dy;
+    out[t] = s + dz * dz;
+  }
 }
 
 int32_t KdTree::build(const float* points, int32_t begin, int32_t end) {
@@ -77,8 +89,10 @@ void KdTree::knn(const float* q, int k, int32_t* idx, float* d2) const {
     const Node& node = nodes_[stack[--top]];
     if (have == k && box_dist2(q, node.lo, node.hi) > d2[k - 1]) continue;
     if (node.left < 0) {
+      float dist[kLeafSize];
+      leaf_dist2(q, node.begin, node.end, dist);
       for (int32_t i = node.begin; i < node.end; ++i) {
-        const float d = dist2(&pts_[3 * int64_t{i}], q);
+        const float d = dist[i - node.begin];
         const int32_t id = ids_[i];
         if (have == k && !closer(d, id, d2[k - 1], idx[k - 1])) continue;
         int j = have < k ? have++ : k - 1;
@@ -109,8 +123,10 @@ void KdTree::within(const float* q, float r2, std::vector<int32_t>& out) const {
     const Node& node = nodes_[stack[--top]];
     if (box_dist2(q, node.lo, node.hi) >= r2) continue;
     if (node.left < 0) {
+      float dist[kLeafSize];
+      leaf_dist2(q, node.begin, node.end, dist);
       for (int32_t i = node.begin; i < node.end; ++i)
-        if (dist2(&pts_[3 * int64_t{i}], q) < r2) out.push_back(ids_[i]);
+        if (dist[i - node.begin] < r2) out.push_back(ids_[i]);
       continue;
     }
     stack[top++] = node.right;

@@ -7,6 +7,19 @@
 #include "index/index_core.h"
 
 namespace edge3d::index {
+namespace {
+
+// Runs fn(i) for every query, visiting queries along a Morton curve so that consecutive queries
+// walk the same part of the tree (each result depends only on its own query).
+template <typename Fn>
+void for_each_query(const float* queries, int64_t q, Fn&& fn) {
+  const std::vector<int32_t> order = morton_order(queries, q);
+  parallel_for(q, 256, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) fn(static_cast<int64_t>(order[i]));
+  });
+}
+
+}  // namespace
 
 std::vector<int32_t> ball_query(const float* points, int64_t n, const float* centers, int64_t c,
                                 float radius, int k) {
@@ -14,18 +27,16 @@ std::vector<int32_t> ball_query(const float* points, int64_t n, const float* cen
   if (k == 0 || c == 0) return out;
   const KdTree tree(points, n);
   const float r2 = radius * radius;
-  parallel_for(c, 256, [&](int64_t b, int64_t e) {
-    std::vector<int32_t> hits;
-    for (int64_t i = b; i < e; ++i) {
-      hits.clear();
-      tree.within(centers + 3 * i, r2, hits);
-      if (hits.empty()) continue;
-      const auto kept = hits.begin() + std::min<size_t>(hits.size(), k);
-      std::partial_sort(hits.begin(), kept, hits.end());
-      int32_t* row = &out[i * k];
-      std::copy(hits.begin(), kept, row);
-      std::fill(row + (kept - hits.begin()), row + k, hits[0]);
-    }
+  for_each_query(centers, c, [&](int64_t i) {
+    thread_local std::vector<int32_t> hits;
+    hits.clear();
+    tree.within(centers + 3 * i, r2, hits);
+    if (hits.empty()) return;
+    const auto kept = hits.begin() + std::min<size_t>(hits.size(), k);
+    std::partial_sort(hits.begin(), kept, hits.end());
+    int32_t* row = &out[i * k];
+    std::copy(hits.begin(), kept, row);
+    std::fill(row + (kept - hits.begin()), row + k, hits[0]);
   });
   return out;
 }
@@ -34,9 +45,8 @@ void knn(const float* points, int64_t n, const float* queries, int64_t q, int k,
          float* d2) {
   if (k == 0 || q == 0) return;
   const KdTree tree(points, n);
-  parallel_for(q, 256, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) tree.knn(queries + 3 * i, k, idx + i * k, d2 + i * k);
-  });
+  for_each_query(queries, q,
+                 [&](int64_t i) { tree.knn(queries + 3 * i, k, idx + i * k, d2 + i * k); });
 }
 
 void three_nn_weights(const float* points, int64_t n, const float* queries, int64_t q,
@@ -44,20 +54,18 @@ void three_nn_weights(const float* points, int64_t n, const float* queries, int6
   if (q == 0) return;
   const int k = static_cast<int>(std::min<int64_t>(n, 3));
   const KdTree tree(points, n);
-  parallel_for(q, 256, [&](int64_t b, int64_t e) {
+  for_each_query(queries, q, [&](int64_t i) {
     int32_t id[3];
     float d2[3];
-    for (int64_t i = b; i < e; ++i) {
-      tree.knn(queries + 3 * i, k, id, d2);
-      float recip[3] = {0.0f, 0.0f, 0.0f};
-      for (int j = 0; j < k; ++j) recip[j] = 1.0f / (std::sqrt(d2[j]) + 1e-8f);
-      // Missing neighbours (n < 3) repeat the nearest index with weight 0.
-      for (int j = k; j < 3; ++j) id[j] = id[0];
-      const float norm = (recip[0] + recip[1]) + recip[2];
-      for (int j = 0; j < 3; ++j) {
-        idx[3 * i + j] = id[j];
-        weight[3 * i + j] = recip[j] / norm;
-      }
+    tree.knn(queries + 3 * i, k, id, d2);
+    float recip[3] = {0.0f, 0.0f, 0.0f};
+    for (int j = 0; j < k; ++j) recip[j] = 1.0f / (std::sqrt(d2[j]) + 1e-8f);
+    // Missing neighbours (n < 3) repeat the nearest index with weight 0.
+    for (int j = k; j < 3; ++j) id[j] = id[0];
+    const float norm = (recip[0] + recip[1]) + recip[2];
+    for (int j = 0; j < 3; ++j) {
+      idx[3 * i + j] = id[j];
+      weight[3 * i + j] = recip[j] / norm;
     }
   });
 }

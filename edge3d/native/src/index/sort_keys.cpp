@@ -25,7 +25,8 @@ int64_t chunk_count(int64_t n) {
   return std::max<int64_t>(1, std::min<int64_t>(default_num_threads(), n / kChunkGrain));
 }
 
-// Stable sort of (key, row) pairs by key; rows start as 0..n-1 so ties keep row order.
+}  // namespace
+
 void radix_sort(std::vector<uint64_t>& keys, std::vector<int32_t>& rows, int total_bits) {
   const int64_t n = static_cast<int64_t>(keys.size());
   const int64_t chunks = chunk_count(n);
@@ -63,8 +64,6 @@ void radix_sort(std::vector<uint64_t>& keys, std::vector<int32_t>& rows, int tot
     rows.swap(rows_tmp);
   }
 }
-
-}  // namespace
 
 SortedKeys sort_keys(const int32_t* coords, int64_t n) {
   SortedKeys out;
