@@ -1,0 +1,249 @@
+"""``Fusion``: frames in, a gravity-aligned TSDF map and a camera trajectory out.
+
+Per frame: check the frame (a corrupt or empty frame is skipped and counted, never raised),
+find the pose (the host's, frame-to-model ICP, or a fixed one for a static camera), align the
+map with gravity (host poses, IMU, floor fit), and integrate the frame into the TSDF unless
+tracking was lost.
+
+While gravity is still being looked for (``gravity_source == "pending"``) the map is built in a
+provisional frame that assumes a level camera; the frames fused so far are kept (at most
+``gravity_frames``), and when the IMU or the floor gives gravity the map is rebuilt from them
+in the aligned frame, so the map and every reported pose are always in one frame. If nothing is
+found within ``gravity_frames`` frames the level-camera assumption stays (``"assumed"``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edge3d.errors import FrameError
+from edge3d.runtime.fusion.gravity import correction, fit_floor, level_pose, up_from_accel
+from edge3d.runtime.fusion.tracking import ICPTracker, TrackingResult
+from edge3d.runtime.fusion.volume import TSDFVolume
+from edge3d.types import Frame
+
+TRACKING_MODES = ("auto", "host", "icp", "static")
+GRAVITY_MODES = ("auto", "host", "imu", "floor")
+FLOOR_SAMPLE_POINTS = 6000
+
+
+@dataclass
+class FusionStep:
+    """What :meth:`Fusion.add` did with one frame.
+
+    Attributes:
+        index: the frame's index.
+        pose: float64 [4, 4] ``T_W_C`` in the gravity-aligned world (z up); for a skipped or
+            lost frame the last good pose (None before the first one).
+        tracking: "ok" (ICP converged), "lost" (ICP failed; not integrated), "host" (pose from
+            the frame), "static" (fixed pose), or "skipped" (frame rejected, see ``reason``).
+        gravity_source: "host", "imu", "floor", "pending" (still looking) or "assumed" (gave
+            up; a level camera is assumed).
+        integrated: whether the frame was fused into the map.
+        reason: why the frame was skipped or tracking was lost ("" otherwise).
+        timings: seconds per stage ("check", "track", "gravity", "integrate", "total").
+        icp: the ICP result for tracked frames, else None.
+    """
+
+    index: int
+    pose: np.ndarray | None
+    tracking: str
+    gravity_source: str
+    integrated: bool
+    reason: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    icp: TrackingResult | None = None
+
+
+class Fusion:
+    """Streaming TSDF fusion with tracking and gravity alignment.
+
+    Args:
+        voxel_size: metres (0.01 to 0.05).
+        tracking: "auto" (host poses when a frame has one, else ICP), "host" (frames without a
+            pose are skipped), "icp" (ignore host poses), "static" (the camera does not move).
+        max_blocks: block budget of the map (None: unbounded); see :class:`TSDFVolume`.
+        gravity: "auto" (host poses, else IMU, else floor), "host", "imu" or "floor" (the
+            only source tried; for "host" without host poses the camera is assumed level).
+        truncation: TSDF truncation in metres (default 4 voxels).
+        depth_max: depths beyond this (metres) are not fused.
+        gravity_frames: how many frames the floor / IMU search may take before giving up.
+        tracker: a configured :class:`ICPTracker` (default: one for ``voxel_size``).
+    """
+
+    def __init__(self, voxel_size: float = 0.02, tracking: str = "auto",
+                 max_blocks: int | None = None, gravity: str = "auto", *,
+                 truncation: float | None = None, depth_max: float = 5.0,
+                 gravity_frames: int = 30, tracker: ICPTracker | None = None) -> None:
+        if tracking not in TRACKING_MODES:
+            raise ValueError(f"tracking must be one of {TRACKING_MODES}, got {tracking!r}")
+        if gravity not in GRAVITY_MODES:
+            raise ValueError(f"gravity must be one of {GRAVITY_MODES}, got {gravity!r}")
+        self.volume = TSDFVolume(voxel_size, truncation, max_blocks, depth_max=depth_max)
+        self.tracking_mode, self.gravity_mode = tracking, gravity
+        self.gravity_frames = int(gravity_frames)
+        self.tracker = tracker or ICPTracker(voxel_size)
+        self.trajectory: list[np.ndarray] = []
+        self.trajectory_indices: list[int] = []
+        self.counters = {"frames": 0, "integrated": 0, "skipped": 0, "lost": 0}
+        self.gravity_source = "pending"
+        self._last_pose: np.ndarray | None = None   # last integrated (or host) pose
+        self._prev_pose: np.ndarray | None = None   # the one before, for the motion prediction
+        self._static_pose: np.ndarray | None = None
+        self._pending: list[tuple[Frame, int]] = []  # frames fused before gravity was known
+        # Until gravity is known the camera is taken as level; _apply_correction fixes it up.
+        self._start_pose = level_pose()
+
+    # -- public -----------------------------------------------------------------------------
+
+    def add(self, frame: Frame, accel: np.ndarray | None = None) -> FusionStep:
+        """Fuse one frame. ``accel``: IMU accelerometer sample (m/s^2, camera frame), if any."""
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+        self.counters["frames"] += 1
+        index = int(getattr(frame, "index", -1))
+        problem = self._check(frame)
+        timings["check"] = time.perf_counter() - t0
+        if problem:
+            self.counters["skipped"] += 1
+            return self._step(index, "skipped", False, problem, timings, t0)
+
+        mode = self.tracking_mode
+        if mode == "auto":
+            mode = "host" if frame.pose is not None else "icp"
+        if mode == "host":
+            return self._add_host(frame, index, timings, t0)
+        if mode == "static":
+            return self._add_static(frame, index, accel, timings, t0)
+        return self._add_icp(frame, index, accel, timings, t0)
+
+    def extract_points(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The map's surface points ``(points, colors, normals)``; see
+        :meth:`TSDFVolume.extract_points`."""
+        return self.volume.extract_points()
+
+    # -- modes ------------------------------------------------------------------------------
+
+    def _add_host(self, frame: Frame, index: int, timings: dict, t0: float) -> FusionStep:
+        if frame.pose is None:
+            self.counters["skipped"] += 1
+            return self._step(index, "skipped", False, "tracking='host' but the frame has no "
+                              "pose", timings, t0)
+        self.gravity_source = "host"
+        self._integrate(frame, np.asarray(frame.pose, dtype=np.float64), index, timings)
+        return self._step(index, "host", True, "", timings, t0)
+
+    def _add_static(self, frame: Frame, index: int, accel: np.ndarray | None, timings: dict,
+                    t0: float) -> FusionStep:
+        if self._static_pose is None:
+            self._static_pose = self._start_pose
+        self._integrate(frame, self._static_pose, index, timings)
+        self._gravity(frame, accel, timings)
+        return self._step(index, "static", True, "", timings, t0)
+
+    def _add_icp(self, frame: Frame, index: int, accel: np.ndarray | None, timings: dict,
+                 t0: float) -> FusionStep:
+        if self._last_pose is None:  # the first frame defines the map
+            self._integrate(frame, self._start_pose, index, timings)
+            self._gravity(frame, accel, timings)
+            return self._step(index, "ok", True, "", timings, t0)
+        t = time.perf_counter()
+        prediction = self._last_pose
+        if self._prev_pose is not None:  # constant velocity
+            prediction = self._last_pose @ np.linalg.inv(self._prev_pose) @ self._last_pose
+        result = self.tracker.track(self.volume, frame, prediction, self._last_pose)
+        if not result.ok and self._prev_pose is not None:
+            # The motion model may have overshot (the camera stopped): retry from the last pose.
+            retry = self.tracker.track(self.volume, frame, self._last_pose, self._last_pose)
+            if retry.ok:
+                result = retry
+        timings["track"] = time.perf_counter() - t
+        if not result.ok:
+            self.counters["lost"] += 1
+            self._prev_pose = None  # the motion model is stale after a gap
+            return self._step(index, "lost", False, result.reason, timings, t0, result)
+        self._integrate(frame, result.pose, index, timings)
+        self._gravity(frame, accel, timings)
+        return self._step(index, "ok", True, "", timings, t0, result)
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _check(self, frame: Frame) -> str:
+        try:
+            frame.validate()
+        except FrameError as exc:
+            return str(exc)
+        except (AttributeError, TypeError, ValueError) as exc:
+            return f"malformed frame: {exc}"
+        if not np.any(frame.depth):
+            return f"frame {frame.index}: depth has no valid pixel"
+        return ""
+
+    def _integrate(self, frame: Frame, pose: np.ndarray, index: int, timings: dict) -> None:
+        t = time.perf_counter()
+        self.volume.integrate(frame, pose)
+        timings["integrate"] = time.perf_counter() - t
+        self._prev_pose, self._last_pose = self._last_pose, pose
+        self.trajectory.append(pose)
+        self.trajectory_indices.append(index)
+        self.counters["integrated"] += 1
+
+    def _gravity(self, frame: Frame, accel: np.ndarray | None, timings: dict) -> None:
+        """While gravity is pending: remember the frame just fused, try the IMU and then the
+        floor on it, and re-align the map on success; give up after ``gravity_frames``."""
+        if self.gravity_source != "pending":
+            return
+        t = time.perf_counter()
+        self._pending.append((frame, len(self.trajectory) - 1))
+        pose_map = self._last_pose  # this frame's pose in the provisional map
+        R = pose_map[:3, :3]
+        up_c = up_from_accel(accel) if accel is not None else None
+        if self.gravity_mode in ("auto", "imu") and up_c is not None:
+            self._apply_correction(correction(R @ up_c), "imu")
+        elif self.gravity_mode in ("auto", "floor"):
+            floor = self._fit_floor(frame)
+            if floor is not None:
+                n_m = R @ floor[0]
+                d_m = floor[1] - float(n_m @ pose_map[:3, 3])
+                self._apply_correction(correction(n_m, d_m), "floor")
+        if self.gravity_source == "pending" and len(self._pending) >= self.gravity_frames:
+            self.gravity_source = "assumed"
+            self._pending.clear()
+        timings["gravity"] = time.perf_counter() - t
+
+    def _fit_floor(self, frame: Frame) -> tuple[np.ndarray, float] | None:
+        k = frame.intrinsics
+        depth = frame.depth_m()
+        step = max(1, int(np.sqrt(np.count_nonzero(depth) / FLOOR_SAMPLE_POINTS)))
+        sub = depth[::step, ::step]
+        v, u = np.nonzero(sub)
+        z = sub[v, u].astype(np.float64)
+        pts = np.stack([(u * step - k.cx) / k.fx * z, (v * step - k.cy) / k.fy * z, z], axis=1)
+        return fit_floor(pts, np.array([0.0, -1.0, 0.0]),
+                         threshold=max(0.02, self.volume.voxel_size))
+
+    def _apply_correction(self, C: np.ndarray, source: str) -> None:
+        """Move the map into the gravity-aligned frame: correct the trajectory and tracking
+        state, and rebuild the map from the remembered frames with corrected poses."""
+        self.gravity_source = source
+        self.trajectory = [C @ p for p in self.trajectory]
+        self._start_pose = C @ self._start_pose
+        for name in ("_last_pose", "_prev_pose", "_static_pose"):
+            pose = getattr(self, name)
+            if pose is not None:
+                setattr(self, name, C @ pose)
+        self.volume.clear()
+        for old, slot in self._pending:
+            self.volume.integrate(old, self.trajectory[slot])
+        self._pending.clear()
+
+    def _step(self, index: int, tracking: str, integrated: bool, reason: str, timings: dict,
+              t0: float, icp: TrackingResult | None = None) -> FusionStep:
+        timings["total"] = time.perf_counter() - t0
+        pose = None if self._last_pose is None else self._last_pose.copy()
+        return FusionStep(index=index, pose=pose, tracking=tracking,
+                          gravity_source=self.gravity_source, integrated=integrated,
+                          reason=reason, timings=timings, icp=icp)

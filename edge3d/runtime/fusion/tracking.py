@@ -1,0 +1,188 @@
+"""Frame-to-model point-to-plane ICP (KinectFusion, Newcombe et al. 2011, section 3.5).
+
+The new depth frame is aligned to the fused model ray-cast from the previous pose, coarse to
+fine over a depth pyramid, with projective data association. The C++ core
+(:mod:`edge3d.native.icp`) builds the normal equations; the 6x6 solve is here.
+
+Tracking is declared lost (and the frame must not be fused) when:
+
+- too few points find a model partner, or the inlier ratio is below ``min_inlier_ratio``;
+- the RMS point-to-plane residual exceeds ``max_rmse``;
+- the geometry does not constrain all six degrees of freedom (the smallest eigenvalue of the
+  Hessian, expressed about the camera centre and per inlier, is below ``min_eigenvalue``: a
+  single wall, an empty corridor);
+- the estimate jumps farther from the prediction than a camera moves between frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from edge3d.native.icp import point_to_plane_system, vertex_normal_map
+from edge3d.runtime.fusion.volume import TSDFVolume
+from edge3d.types import Frame, Intrinsics
+
+
+@dataclass(frozen=True)
+class TrackingResult:
+    """Outcome of one ICP alignment.
+
+    Attributes:
+        pose: float64 [4, 4] estimated ``T_W_C`` (the prediction when tracking failed).
+        ok: whether the estimate passed every check.
+        reason: why tracking was declared lost ("" when ok).
+        inlier_ratio: inliers / source points with a normal at the finest level.
+        rmse: RMS point-to-plane residual of the inliers, metres.
+        min_eigenvalue: smallest Hessian eigenvalue per inlier (about the camera centre).
+        iterations: Gauss-Newton steps taken over all levels.
+    """
+
+    pose: np.ndarray
+    ok: bool
+    reason: str
+    inlier_ratio: float
+    rmse: float
+    min_eigenvalue: float
+    iterations: int
+
+
+def _skew(v: np.ndarray) -> np.ndarray:
+    return np.array([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]])
+
+
+def se3_exp(xi: np.ndarray) -> np.ndarray:
+    """4x4 transform of a twist ``xi = (omega, t)`` (rotation by Rodrigues, then ``t``)."""
+    omega, t = xi[:3], xi[3:]
+    theta = float(np.linalg.norm(omega))
+    K = _skew(omega / theta) if theta > 1e-12 else np.zeros((3, 3))
+    out = np.eye(4)
+    out[:3, :3] = np.eye(3) + np.sin(theta) * K + (1 - np.cos(theta)) * (K @ K)
+    out[:3, 3] = t
+    return out
+
+
+def _subsample(intr: tuple[float, float, float, float], factor: int
+               ) -> tuple[float, float, float, float]:
+    # Taking every f-th pixel maps new pixel i onto old pixel f * i, so cx scales with 1/f too.
+    fx, fy, cx, cy = intr
+    return fx / factor, fy / factor, cx / factor, cy / factor
+
+
+class ICPTracker:
+    """Coarse-to-fine frame-to-model point-to-plane ICP.
+
+    Args:
+        voxel_size: of the model (sets the default residual thresholds).
+        max_width: frames wider than this are subsampled by an integer factor first (speed).
+        levels: pyramid levels (each halves the resolution).
+        iterations: Gauss-Newton steps per level, coarse to fine.
+        max_dist: association distance per level, coarse to fine, metres.
+        min_inlier_ratio, max_rmse, min_eigenvalue: loss checks (module docstring).
+        max_translation, max_rotation_deg: the largest credible change from the prediction.
+    """
+
+    def __init__(self, voxel_size: float, max_width: int = 320, levels: int = 3,
+                 iterations: tuple[int, ...] = (10, 6, 4),
+                 max_dist: tuple[float, ...] = (0.15, 0.08, 0.04),
+                 min_inlier_ratio: float = 0.3, max_rmse: float | None = None,
+                 min_eigenvalue: float = 2e-3, max_translation: float = 0.3,
+                 max_rotation_deg: float = 30.0) -> None:
+        if len(iterations) != levels or len(max_dist) != levels:
+            raise ValueError(f"iterations and max_dist need one entry per level ({levels})")
+        self.voxel_size = float(voxel_size)
+        self.max_width, self.levels = int(max_width), int(levels)
+        self.iterations, self.max_dist = tuple(iterations), tuple(max_dist)
+        self.min_inlier_ratio = float(min_inlier_ratio)
+        self.max_rmse = float(max_rmse) if max_rmse is not None else max(0.02, 1.5 * voxel_size)
+        self.min_eigenvalue = float(min_eigenvalue)
+        self.max_translation = float(max_translation)
+        self.max_rotation = np.deg2rad(max_rotation_deg)
+
+    def _pyramid(self, frame: Frame) -> tuple[list, Intrinsics]:
+        k = frame.intrinsics
+        factor = max(1, int(np.ceil(k.width / self.max_width)))
+        depth = frame.depth_m()[::factor, ::factor]
+        intr = _subsample((k.fx, k.fy, k.cx, k.cy), factor)
+        levels = []
+        for level in range(self.levels):
+            f = 2 ** level
+            vertices, normals = vertex_normal_map(np.ascontiguousarray(depth[::f, ::f]),
+                                                  _subsample(intr, f))
+            levels.append((vertices, normals, _subsample(intr, f)))
+        h, w = depth.shape
+        base = Intrinsics(width=w, height=h, fx=intr[0], fy=intr[1], cx=intr[2], cy=intr[3])
+        return levels, base
+
+    def track(self, volume: TSDFVolume, frame: Frame, prediction: np.ndarray,
+              model_pose: np.ndarray) -> TrackingResult:
+        """Align ``frame`` to ``volume`` ray-cast from ``model_pose``, starting at
+        ``prediction`` (both ``T_W_C`` float64 [4, 4])."""
+        src, base = self._pyramid(frame)
+        model = volume.raycast(model_pose, base)
+        model_levels = []
+        for level in range(self.levels):
+            f = 2 ** level
+            model_levels.append((np.ascontiguousarray(model.vertices[::f, ::f]),
+                                 np.ascontiguousarray(model.normals[::f, ::f])))
+        pose = np.array(prediction, dtype=np.float64)
+        steps = 0
+        system = None
+        for level in reversed(range(self.levels)):
+            vertices, normals, intr = src[level]
+            mv, mn = model_levels[level]
+            for _ in range(self.iterations[level]):
+                system = point_to_plane_system(vertices, normals, pose, mv, mn, model_pose, intr,
+                                               self.max_dist[level])
+                A, b, inliers = system[0], system[1], system[2]
+                if inliers < 50:
+                    break
+                try:
+                    xi = -np.linalg.solve(A + 1e-9 * np.eye(6), b)
+                except np.linalg.LinAlgError:
+                    break
+                pose = se3_exp(xi) @ pose
+                steps += 1
+                if np.linalg.norm(xi[:3]) < 1e-5 and np.linalg.norm(xi[3:]) < 1e-5:
+                    break
+        # Final statistics at the finest level and the converged pose.
+        vertices, normals, intr = src[0]
+        mv, mn = model_levels[0]
+        A, _, inliers, valid, sum_sq = point_to_plane_system(
+            vertices, normals, pose, mv, mn, model_pose, intr, self.max_dist[0])
+        ratio = inliers / valid if valid else 0.0
+        rmse = float(np.sqrt(sum_sq / inliers)) if inliers else float("inf")
+        eig = self._min_eigenvalue(A, inliers, pose[:3, 3])
+        reason = self._check(pose, prediction, inliers, ratio, rmse, eig)
+        return TrackingResult(pose=pose if not reason else np.array(prediction, dtype=np.float64),
+                              ok=not reason, reason=reason, inlier_ratio=float(ratio), rmse=rmse,
+                              min_eigenvalue=eig, iterations=steps)
+
+    @staticmethod
+    def _min_eigenvalue(A: np.ndarray, inliers: int, centre: np.ndarray) -> float:
+        """Smallest eigenvalue of the Hessian per inlier, with rotations about the camera
+        centre (so it does not depend on where the world origin is)."""
+        if inliers == 0:
+            return 0.0
+        # (omega, v) about the origin = (omega, v' - c x omega) about the centre c.
+        M_inv = np.eye(6)
+        M_inv[3:, :3] = _skew(centre)
+        H = M_inv.T @ A @ M_inv / inliers
+        return float(np.linalg.eigvalsh(H)[0])
+
+    def _check(self, pose: np.ndarray, prediction: np.ndarray, inliers: int, ratio: float,
+               rmse: float, eig: float) -> str:
+        if inliers < 100:
+            return f"only {inliers} points matched the model"
+        if ratio < self.min_inlier_ratio:
+            return f"inlier ratio {ratio:.2f} < {self.min_inlier_ratio:.2f}"
+        if rmse > self.max_rmse:
+            return f"residual {rmse * 100:.1f} cm > {self.max_rmse * 100:.1f} cm"
+        if eig < self.min_eigenvalue:
+            return f"degenerate geometry (Hessian eigenvalue {eig:.2e} < {self.min_eigenvalue:.0e})"
+        delta = np.linalg.inv(prediction) @ pose
+        angle = np.arccos(np.clip((np.trace(delta[:3, :3]) - 1) / 2, -1, 1))
+        if np.linalg.norm(delta[:3, 3]) > self.max_translation or angle > self.max_rotation:
+            return "pose jumped farther than a camera moves between frames"
+        return ""
