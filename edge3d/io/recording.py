@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import sqlite3
 import threading
 from collections import deque
@@ -43,6 +42,7 @@ log = logging.getLogger(__name__)
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _ROSBAG_MAGIC = b"#ROSBAG V2.0"
 _CALLBACK_TIMEOUT_S = 10.0
+_MAX_PENDING = 8  # frames held while pairing depth with colour (librealsense pools are small)
 
 
 # --------------------------------------------------------------------------------------- writing
@@ -312,7 +312,9 @@ class RecordingSource(FrameSource):
                 self._raw_intrinsics = meta.intrinsics
             if f32_value(meta.depth_scale) == self.depth_scale:
                 self.depth_scale = meta.depth_scale
-        self._queue: queue.Queue = queue.Queue(maxsize=4)
+        self._frames: deque[Any] = deque()
+        self._cond = threading.Condition()
+        self._started_all = False
         self._stop = threading.Event()
         self._started: list[Any] = []
         self._last: tuple[int, float] | None = None
@@ -339,13 +341,22 @@ class RecordingSource(FrameSource):
 
     def _on_frame(self, frame: Any) -> None:
         frame.keep()
-        # block (playback is non-real-time, so it waits for us) but wake up to notice close()
-        while not self._stop.is_set():
-            try:
-                self._queue.put(frame, timeout=0.1)
-                return
-            except queue.Full:
-                continue
+        # Block while the consumer is behind (playback is non-real-time, so it waits for us), but
+        # not before every sensor has started: starting a sensor waits for the running ones.
+        with self._cond:
+            self._cond.wait_for(lambda: self._stop.is_set() or not self._started_all
+                                or len(self._frames) < _MAX_PENDING)
+            if not self._stop.is_set():
+                self._frames.append(frame)
+                self._cond.notify_all()
+
+    def _next_frame(self, timeout: float) -> Any:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._frames, timeout):
+                return None
+            frame = self._frames.popleft()
+            self._cond.notify_all()
+            return frame
 
     def _start(self) -> None:
         # a D405 streams colour from its depth sensor: open such a sensor once with both profiles
@@ -358,11 +369,19 @@ class RecordingSource(FrameSource):
         for sensor, profiles in groups.values():
             sensor.open(profiles if len(profiles) > 1 else profiles[0])
             self._started.append(sensor)
+        # playback starts reading with the first sensor started: hold it until every sensor
+        # listens, or the first frames of the later sensors are lost
+        self._playback.pause()
         for sensor in self._started:
             sensor.start(self._on_frame)
+        self._playback.resume()
+        with self._cond:
+            self._started_all = True
 
     def _stop_sensors(self) -> None:
-        self._stop.set()
+        with self._cond:
+            self._stop.set()
+            self._cond.notify_all()
         for sensor in self._started:
             try:
                 sensor.stop()
@@ -375,13 +394,12 @@ class RecordingSource(FrameSource):
         rs = self._rs
         self._start()
         pending: deque[Any] = deque()
-        colors: deque[Any] = deque(maxlen=8)
+        colors: deque[Any] = deque(maxlen=_MAX_PENDING)
         seen: set[int] = set()
         try:
             while True:
-                try:
-                    f = self._queue.get(timeout=0.2)
-                except queue.Empty:
+                f = self._next_frame(0.2)
+                if f is None:
                     if self._playback.current_status() == rs.playback_status.stopped:
                         break
                     continue
@@ -389,9 +407,11 @@ class RecordingSource(FrameSource):
                     pending.append(f)
                 else:
                     colors.append(f)
-                # a depth frame is ready once colour at or after its time arrived (or it waited)
-                while pending and (len(pending) > 2 or (colors and colors[-1].get_timestamp()
-                                                        >= pending[0].get_timestamp())):
+                # the two streams arrive from separate librealsense threads, so a depth frame is
+                # ready once colour at or after its time arrived (or colour fell far behind)
+                while pending and (self._color_profile is None or len(pending) > _MAX_PENDING
+                                   or (colors and colors[-1].get_timestamp()
+                                       >= pending[0].get_timestamp())):
                     yield self._emit(pending.popleft(), colors, seen)
             while pending:
                 yield self._emit(pending.popleft(), colors, seen)

@@ -1,0 +1,173 @@
+"""RealSense .db3 recordings written through pyrealsense2's software device and recorder, and
+read back through pyrealsense2 playback."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pyrealsense2")
+
+from edge3d.errors import FormatError, FrameError
+from edge3d.io import open_source, write_recording
+from edge3d.io.recording import RecordingSource
+from edge3d.io.sidecar import sidecar_path
+from edge3d.types import Intrinsics
+from tests.io.writers import make_frames
+
+
+def test_round_trip_is_bit_identical(tmp_path):
+    frames = make_frames(6)
+    path = write_recording(frames, tmp_path / "rec.db3")
+    assert path == tmp_path / "rec.db3" and sidecar_path(path).is_file()
+    # nothing but the recording and its sidecar is left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.db3", "rec.frames.json"]
+    with open_source(path) as src:
+        assert src.intrinsics == frames[0].intrinsics
+        assert src.depth_scale == 0.001
+        out = list(src)
+        assert src.stats.frames_read == 6 and src.stats.frames_skipped == 0
+    assert [f.index for f in out] == list(range(6))
+    for a, b in zip(frames, out, strict=True):
+        assert b.depth.dtype == np.uint16
+        np.testing.assert_array_equal(a.depth, b.depth)
+        np.testing.assert_array_equal(a.color, b.color)
+        np.testing.assert_array_equal(a.pose, b.pose)  # float64, bit for bit
+        assert b.timestamp == a.timestamp
+        assert b.intrinsics == a.intrinsics
+
+
+def test_without_sidecar_values_come_from_the_recording(tmp_path):
+    """librealsense stores intrinsics and depth units as float32: without the sidecar they come
+    back as the float32 values, and there are no poses."""
+    frames = make_frames(3)
+    path = write_recording(frames, tmp_path / "rec.db3")
+    sidecar_path(path).unlink()
+    with open_source(path) as src:
+        out = list(src)
+    k, k0 = out[0].intrinsics, frames[0].intrinsics
+    for name in ("fx", "fy", "cx", "cy"):
+        assert np.float32(getattr(k, name)) == np.float32(getattr(k0, name))
+    assert all(f.pose is None for f in out)
+    np.testing.assert_array_equal(out[2].depth, frames[2].depth)
+    assert out[0].depth_scale == 0.001  # float32 noise of the stored units removed
+
+
+def test_d405_depth_scale_is_preserved(tmp_path):
+    frames = make_frames(3, depth_scale=0.0001, poses=False)
+    path = write_recording(frames, tmp_path / "d405.db3")
+    sidecar_path(path).unlink()  # the scale must come from the recording itself
+    with open_source(path) as src:
+        assert src.depth_scale == 0.0001
+        out = list(src)
+    assert all(f.depth_scale == 0.0001 for f in out)
+    np.testing.assert_array_equal(out[1].depth, frames[1].depth)
+
+
+def test_depth_only_recording(tmp_path):
+    frames = make_frames(3, color=False)
+    path = write_recording(frames, tmp_path / "depth.db3", compress=True)
+    with open_source(path) as src:
+        out = list(src)
+    assert len(out) == 3 and all(f.color is None for f in out)
+    np.testing.assert_array_equal(out[0].depth, frames[0].depth)
+
+
+def test_playback_waits_for_a_slow_consumer(tmp_path):
+    frames = make_frames(12)
+    path = write_recording(frames, tmp_path / "rec.db3")
+    got = []
+    with open_source(path) as src:
+        for f in src:
+            time.sleep(0.03)  # slower than the 30 fps the recording was made at
+            got.append(f.index)
+    assert got == list(range(12))
+
+
+def test_truncated_recording_is_rejected(tmp_path):
+    path = write_recording(make_frames(4), tmp_path / "rec.db3")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) * 2 // 3])
+    with pytest.raises(FormatError, match="truncated or corrupt"):
+        open_source(path)
+
+
+def test_not_a_recording_is_rejected(tmp_path):
+    bad = tmp_path / "x.db3"
+    bad.write_bytes(b"hello world, not sqlite")
+    with pytest.raises(FormatError, match="no SQLite header"):
+        open_source(bad)
+    bag = tmp_path / "x.bag"
+    bag.write_bytes(b"nope")
+    with pytest.raises(FormatError, match="ROSBAG"):
+        open_source(bag)
+
+
+def test_corrupt_frame_is_skipped_and_counted(tmp_path):
+    frames = make_frames(5)
+    path = write_recording(frames, tmp_path / "rec.db3")
+    # damage the pixel payload (the tail of the CDR message) of the third depth frame
+    with sqlite3.connect(path) as db:
+        rows = db.execute(
+            "SELECT m.id, m.data FROM messages m JOIN topics t ON m.topic_id = t.id "
+            "WHERE t.name LIKE '%Depth_0/image/data%' ORDER BY m.id").fetchall()
+        mid, blob = rows[2]
+        blob = bytearray(blob)
+        blob[-64:] = bytes(b ^ 0xFF for b in blob[-64:])
+        db.execute("UPDATE messages SET data = ? WHERE id = ?", (bytes(blob), mid))
+    with open_source(path) as src:
+        out = list(src)
+        assert [f.index for f in out] == [0, 1, 3, 4]
+        assert src.stats.frames_skipped == 1
+        assert src.stats.skip_reasons["corrupt depth frame"] == 1
+    np.testing.assert_array_equal(out[2].depth, frames[3].depth)
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    target = tmp_path / "rec.db3"
+    target.write_bytes(b"previous recording")
+
+    def frames_then_error():
+        yield from make_frames(2)
+        raise RuntimeError("renderer crashed")
+
+    with pytest.raises(RuntimeError, match="renderer crashed"):
+        write_recording(frames_then_error(), target)
+    assert target.read_bytes() == b"previous recording"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.db3"]
+
+
+def test_write_rejects_inconsistent_frames(tmp_path):
+    frames = make_frames(3)
+    frames[2].depth_scale = 0.0001
+    with pytest.raises(FrameError, match="depth_scale"):
+        write_recording(frames, tmp_path / "rec.db3")
+    frames = make_frames(3)
+    frames[1].index = 0
+    with pytest.raises(FrameError, match="does not increase"):
+        write_recording(frames, tmp_path / "rec.db3")
+    with pytest.raises(FormatError, match=r"\.db3"):
+        write_recording(make_frames(1), tmp_path / "rec.bag")
+    with pytest.raises(FrameError, match="no frames"):
+        write_recording([], tmp_path / "rec.db3")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_decimation_filter_updates_intrinsics_and_aligns_colour(tmp_path):
+    intr = Intrinsics(64, 48, 50.0, 50.0, 31.5, 23.5)
+    frames = make_frames(3, 64, 48, intrinsics=intr, poses=False)
+    for f in frames:  # a smooth plane, so the filters have something sensible to work on
+        f.depth[:] = 1500
+    path = write_recording(frames, tmp_path / "rec.db3")
+    with RecordingSource(path, filters=[("decimation", {"magnitude": 2}), "spatial"]) as src:
+        k = src.intrinsics
+        out = list(src)
+    assert (k.width, k.height) == (32, 24)
+    assert k.fx == pytest.approx(25.0, rel=1e-3)
+    assert len(out) == 3
+    f = out[0]
+    assert f.depth.shape == (24, 32) and f.color.shape == (24, 32, 3)
+    assert np.all(np.abs(f.depth[f.depth > 0].astype(int) - 1500) <= 2)
