@@ -1,16 +1,33 @@
 """The edge3d runtime: sources, fusion, backends, post-processing, ``Segmenter`` and ``Stream``.
 
-Never imports torch (a test checks it): a Jetson installs the runtime without PyTorch.
+- :class:`Segmenter`: a point cloud in, instances out (``"geometric"`` or a model package).
+- :class:`Stream`: frames in, a fused map segmented every few frames out, in threads
+  (:class:`StreamUpdate`, :class:`StreamCounters`).
+- :class:`InstanceTracker`: ids that stay stable across segmentations.
+
+Never imports torch (a test checks it): a Jetson installs the runtime without PyTorch. Names load
+on first use, so ``import edge3d.runtime`` is cheap.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-_LAZY = {"Segmenter": "edge3d.runtime.segmenter", "Stream": "edge3d.runtime.stream"}
+if TYPE_CHECKING:
+    from edge3d.runtime.segmenter import Segmenter
+    from edge3d.runtime.stream import Stream, StreamCounters, StreamUpdate
+    from edge3d.runtime.tracking import InstanceTracker
 
-__all__ = list(_LAZY)
+_LAZY = {
+    "Segmenter": "edge3d.runtime.segmenter",
+    "Stream": "edge3d.runtime.stream",
+    "StreamUpdate": "edge3d.runtime.stream",
+    "StreamCounters": "edge3d.runtime.stream",
+    "InstanceTracker": "edge3d.runtime.tracking",
+}
+
+__all__ = ["InstanceTracker", "Segmenter", "Stream", "StreamCounters", "StreamUpdate"]
 
 
 def __getattr__(name: str) -> Any:

@@ -6,23 +6,26 @@ NOTE [ Stream threads, queues and shutdown ]
 Three stages run in their own named threads, joined by bounded queues; the caller's thread
 consumes updates::
 
-    source ─▶ [edge3d-source] ─frames─▶ [edge3d-fusion] ─maps─▶ [edge3d-segment] ─updates─▶ caller
-              read, validate     (F)     fuse every    (1)    segment the     (U)    for u in
-                                         frame; every         map, keep ids          stream:
-                                         k frames or          stable
-                                         on request,
-                                         extract a map
+    source ─▶ [edge3d-source] ─frames─▶ [edge3d-fusion] ─requests─▶ [edge3d-segment] ─updates─▶ you
+              read, sample      (F)     fuse every      (1)     extract the map,   (U)
+              the IMU                   frame; every            downsample,
+                                        k frames (or            segment, keep
+                                        on request) ask         ids stable
+                                        for an update
 
 Queues (all ``queue.Queue(maxsize)``; no unbounded queue anywhere):
 
-- ``frames`` (maxsize ``frame_queue``). A live source (``source.live`` true, or
-  ``drop_frames=True``) puts with *drop-oldest*: a camera must never wait for fusion, and a
-  late frame is worth less than the newest (counted in ``frames_dropped``). A recording puts
-  with *wait*: every recorded frame is fused.
-- ``maps`` (maxsize 1, always drop-oldest). A snapshot of the fused surface waiting to be
-  segmented. When the segmenter is slower than ``every`` frames of fusion, the waiting snapshot
-  is replaced by the newer one (counted in ``maps_dropped``): fusion never waits for the
-  segmenter, and the segmenter always works on the newest map.
+- ``frames`` (maxsize ``frame_queue``). A live camera (``drop_frames`` default) puts with
+  *drop-oldest*: a camera must never wait for fusion, and a late frame is worth less than the
+  newest (counted in ``frames_dropped``). A recording puts with *wait*: every recorded frame
+  is fused.
+- ``requests`` (maxsize 1, drop-oldest). A request to segment the map. The segment thread
+  extracts the surface itself when it takes a request, so it always segments the newest map,
+  and a request that waited while the segmenter was busy is replaced by the next one
+  (counted in ``maps_dropped``): fusion never waits for the segmenter, and no map is extracted
+  only to be thrown away. Extraction and ``Fusion.add`` share one lock (``_map_lock``), so a
+  map is never read half-updated; that lock is the only point where fusion waits for the
+  segment thread, for the duration of one extraction.
 - ``updates`` (maxsize ``update_queue``, drop-oldest). A consumer that falls behind loses the
   oldest updates (counted in ``updates_dropped``), never the newest, and never stalls the stages.
 
@@ -32,7 +35,7 @@ Protocol, followed by every loop below:
    re-checks ``self._done`` (a ``threading.Event``). A stage blocked inside a long call (a
    segmentation, a camera read) notices ``_done`` when the call returns.
 2. **End of stream travels as a value.** When the source is exhausted the source thread puts
-   ``_END``; fusion extracts one last map (so the final map is always segmented), puts it, then
+   ``_END``; fusion puts a final request (so the final map is always segmented), then
    forwards ``_END``; the segmenter forwards ``_END``; the consumer stops iterating. ``_END`` is
    put with *wait* semantics so that drop-oldest can never discard it, and it is the last thing
    its producer puts.
@@ -100,6 +103,8 @@ class StreamCounters:
         tracking_lost: frames for which tracking was reported lost.
         gravity_source: where the map's up direction comes from (host, imu, floor).
         source_gaps: gaps the source reported (a camera that disconnected and came back).
+        map_blocks: TSDF blocks allocated at the last extraction.
+        map_blocks_evicted: blocks evicted so far to stay within ``max_blocks``.
     """
 
     frames_read: int = 0
@@ -114,6 +119,8 @@ class StreamCounters:
     tracking_lost: int = 0
     gravity_source: str = "none"
     source_gaps: int = 0
+    map_blocks: int = 0
+    map_blocks_evicted: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -126,14 +133,16 @@ class StreamUpdate:
     Attributes:
         index: update number, from 0.
         frame_index: index of the last frame fused into the segmented map.
-        points: float32 [N, 3] surface points of the fused map (world frame, metres, z up).
+        points: float32 [N, 3] surface points of the fused map (world frame, metres, z up),
+            one per ``map_voxel`` cell.
         colors: uint8 [N, 3] or None.
         normals: float32 [N, 3] or None.
         result: the segmentation of ``points``, with ids kept stable across updates.
         pose: float64 [4, 4] camera-to-world pose of the last fused frame.
         frame: the last fused frame (its images and intrinsics).
-        timings: seconds: ``fusion`` (mean per frame, recent frames), ``extract``,
-            ``segment``, ``tracking`` and ``latency`` (map extracted to update ready).
+        timings: seconds: ``fusion`` (mean per frame, recent frames), ``extract`` (surface
+            extraction and downsampling), ``segment``, ``tracking`` and ``latency`` (update
+            requested to update ready, waiting included).
         rates: per second: ``source`` (frames read), ``fusion`` (frames fused, from its busy
             time), ``segment`` (segmentations, from its busy time).
         counters: a snapshot of :class:`StreamCounters`.
@@ -155,15 +164,7 @@ class StreamUpdate:
 
 
 @dataclass
-class _Map:
-    points: np.ndarray
-    colors: np.ndarray | None
-    normals: np.ndarray | None
-    frame: Frame | None
-    pose: np.ndarray | None
-    extract_s: float
-    fusion_s: float
-    created: float
+class _Request:
     final: bool
 
 
@@ -236,6 +237,9 @@ class Stream:
         frame_queue, update_queue: queue sizes (see the note at the top of this module).
         max_frames: stop after this many frames from the source.
         track_ids: keep instance ids stable across updates (:class:`InstanceTracker`).
+        map_voxel: the extracted surface (about three points per surface voxel) is averaged to
+            one point per cell of this size before segmentation; default ``voxel_size``; 0
+            keeps every point.
         join_timeout: seconds :meth:`close` waits for each thread.
     """
 
@@ -245,7 +249,7 @@ class Stream:
                  voxel_size: float = 0.02, tracking: str = "auto", max_blocks: int | None = None,
                  gravity: str = "auto", drop_frames: bool | None = None, frame_queue: int = 8,
                  update_queue: int = 4, max_frames: int | None = None, track_ids: bool = True,
-                 join_timeout: float = 10.0) -> None:
+                 map_voxel: float | None = None, join_timeout: float = 10.0) -> None:
         if every < 0:
             raise ValueError(f"every must be >= 0 (0: segment on request only), got {every}")
         if frame_queue < 1 or update_queue < 1:
@@ -260,6 +264,7 @@ class Stream:
             segmenter = Segmenter(model, backend=backend, device=device)
         self.segmenter = segmenter
         self.every = every
+        self.map_voxel = voxel_size if map_voxel is None else float(map_voxel)
         self.max_frames = max_frames
         self.join_timeout = join_timeout
         self._fusion = Fusion(voxel_size=voxel_size, tracking=tracking, max_blocks=max_blocks,
@@ -280,7 +285,9 @@ class Stream:
         self._q = _Queues(queue.Queue(frame_queue), queue.Queue(1), queue.Queue(update_queue))
         self._done = threading.Event()
         self._request = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # counters
+        self._map_lock = threading.Lock()  # the fusion object: add() vs extraction
+        self._latest: tuple[Frame | None, np.ndarray | None] = (None, None)
         self._counters = StreamCounters()
         self._extra_skipped = 0  # by our own validation and by fusion (the source counts its own)
         self._rates = {"source": _Rate(), "fusion": _Rate(), "segment": _Rate()}
@@ -431,95 +438,114 @@ class Stream:
                     self.source.close()
 
     def _fusion_loop(self) -> None:
-        frames, maps = self._q.frames, self._q.maps
-        since = 0  # frames fused since the last snapshot
-        last_frame: Frame | None = None
-        last_pose: np.ndarray | None = None
+        frames, requests = self._q.frames, self._q.maps
+        since = 0  # frames fused since the last request
+        fused_any = False
         try:
             while True:
                 item = _get(frames, self._done)
                 if item is None:
                     return
                 if item is _END:
-                    # Always a final map, even an empty one: the consumer learns the end state.
-                    self._snapshot(last_frame, last_pose, final=True)
-                    _put_wait(maps, _END, self._done)
+                    # Always a final update, even of an empty map: the consumer learns the end.
+                    self._request_update(final=True)
+                    _put_wait(requests, _END, self._done)
                     return
                 if isinstance(item, _Failure):
-                    _put_wait(maps, item, self._done)
+                    _put_wait(requests, item, self._done)
                     return
                 item, accel = item if isinstance(item, tuple) else (item, None)
                 if not isinstance(item, Frame):
                     raise TypeError(f"the source yielded {type(item).__name__}, not an "
                                     "edge3d.Frame")
-                try:
-                    item.validate()
-                    t0 = time.perf_counter()
+                t0 = time.perf_counter()
+                with self._map_lock:
                     step = self._fusion.add(item, accel=accel)
-                    self._rates["fusion"].add(time.perf_counter() - t0)
-                except FrameError as exc:
-                    self._count_skip(str(exc))
-                    continue
-                with self._lock:
-                    c = self._counters
                     if step.integrated:
-                        c.frames_fused += 1
-                    else:
-                        c.frames_not_integrated += 1
-                    c.tracking = str(step.tracking)
-                    c.tracking_lost += str(step.tracking) == "lost"
-                    c.gravity_source = str(step.gravity_source)
+                        self._latest = (item, step.pose)
+                self._rates["fusion"].add(time.perf_counter() - t0)
+                self._count_step(step)
                 if step.integrated:
                     since += 1
-                    last_frame, last_pose = item, step.pose
+                    fused_any = True
                 if (self.every and since >= self.every) or \
-                        (self._request.is_set() and last_frame is not None):
+                        (self._request.is_set() and fused_any):
                     self._request.clear()
-                    self._snapshot(last_frame, last_pose, final=False)
+                    self._request_update(final=False)
                     since = 0
         except BaseException as exc:
-            _put_wait(maps, _Failure("in the edge3d-fusion thread", exc), self._done)
+            _put_wait(requests, _Failure("in the edge3d-fusion thread", exc), self._done)
 
-    def _snapshot(self, frame: Frame | None, pose: np.ndarray | None, final: bool) -> None:
-        t0 = time.perf_counter()
-        points, colors, normals = self._fusion.volume.extract_points()
-        snap = _Map(points=np.asarray(points, np.float32), colors=colors, normals=normals,
-                    frame=frame, pose=pose, extract_s=time.perf_counter() - t0,
-                    fusion_s=self._rates["fusion"].mean(), created=time.perf_counter(),
-                    final=final)
-        dropped = _put_latest(self._q.maps, snap)
+    def _count_step(self, step: Any) -> None:
+        with self._lock:
+            c = self._counters
+            if step.tracking == "skipped":  # fusion rejected the frame (corrupt, no depth)
+                first = self._extra_skipped == 0
+                self._extra_skipped += 1
+                c.frames_skipped += 1
+            else:
+                first = False
+                c.frames_fused += bool(step.integrated)
+                c.frames_not_integrated += not step.integrated
+                c.tracking = str(step.tracking)
+                c.tracking_lost += step.tracking == "lost"
+            c.gravity_source = str(step.gravity_source)
+        if first:
+            log.warning("edge3d Stream: skipping frame %s: %s (further skips are only counted)",
+                        step.index, step.reason)
+
+    def _request_update(self, final: bool) -> None:
+        dropped = _put_latest(self._q.maps, (_Request(final), time.perf_counter()))
         if dropped:
             with self._lock:
                 self._counters.maps_dropped += dropped
 
+    def _extract(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, Frame | None,
+                                np.ndarray | None]:
+        """The map's surface, downsampled, and the last fused frame and pose."""
+        with self._map_lock:
+            points, colors, normals = self._fusion.volume.extract_points()
+            frame, pose = self._latest
+            stats = self._fusion.volume.stats
+        with self._lock:
+            self._counters.map_blocks = int(stats.blocks)
+            self._counters.map_blocks_evicted = int(stats.evicted)
+        points = np.asarray(points, np.float32)
+        if self.map_voxel > 0 and len(points):
+            points, colors, normals = voxel_downsample(points, colors, normals, self.map_voxel)
+        return points, colors, normals, frame, pose
+
     def _segment_loop(self) -> None:
-        maps, updates = self._q.maps, self._q.updates
+        requests, updates = self._q.maps, self._q.updates
         index = 0
         try:
             while True:
-                item = _get(maps, self._done)
+                item = _get(requests, self._done)
                 if item is None:
                     return
                 if item is _END or isinstance(item, _Failure):
                     _put_wait(updates, item, self._done)
                     return
+                request, requested_at = item
                 t0 = time.perf_counter()
-                result = self.segmenter.segment(item.points, item.colors)
+                points, colors, normals, frame, pose = self._extract()
                 t1 = time.perf_counter()
-                self._rates["segment"].add(t1 - t0)
-                if self._tracker is not None:
-                    result = self._tracker.update(item.points, result)
+                result = self.segmenter.segment(points, colors)
                 t2 = time.perf_counter()
+                self._rates["segment"].add(t2 - t1)
+                if self._tracker is not None:
+                    result = self._tracker.update(points, result)
+                t3 = time.perf_counter()
                 with self._lock:
                     self._counters.updates += 1
                 update = StreamUpdate(
-                    index=index, frame_index=item.frame.index if item.frame else -1,
-                    points=item.points, colors=item.colors, normals=item.normals, result=result,
-                    pose=item.pose, frame=item.frame,
-                    timings={"fusion": item.fusion_s, "extract": item.extract_s,
-                             "segment": t1 - t0, "tracking": t2 - t1,
-                             "latency": t2 - item.created},
-                    rates=self.rates(), counters=self.counters, final=item.final)
+                    index=index, frame_index=frame.index if frame is not None else -1,
+                    points=points, colors=colors, normals=normals, result=result, pose=pose,
+                    frame=frame,
+                    timings={"fusion": self._rates["fusion"].mean(), "extract": t1 - t0,
+                             "segment": t2 - t1, "tracking": t3 - t2,
+                             "latency": t3 - requested_at},
+                    rates=self.rates(), counters=self.counters, final=request.final)
                 index += 1
                 dropped = _put_latest(updates, update)
                 if dropped:
@@ -540,6 +566,31 @@ class Stream:
     def _source_skipped(self) -> int:
         stats = getattr(self.source, "stats", None)
         return int(getattr(stats, "frames_skipped", 0))
+
+
+def voxel_downsample(points: np.ndarray, colors: np.ndarray | None, normals: np.ndarray | None,
+                     voxel: float) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """One point per occupied cell of edge ``voxel``: the mean position, colour (uint8) and
+    normal (renormalised) of the points in it; cells in a deterministic (sorted) order."""
+    ijk = np.floor(points / voxel).astype(np.int64)
+    ijk -= ijk.min(0)
+    dims = ijk.max(0) + 1
+    key = (ijk[:, 0] * dims[1] + ijk[:, 1]) * dims[2] + ijk[:, 2]
+    _, inv, counts = np.unique(key, return_inverse=True, return_counts=True)
+
+    def mean(values: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(counts), values.shape[1]), np.float64)
+        for c in range(values.shape[1]):
+            out[:, c] = np.bincount(inv, weights=values[:, c], minlength=len(counts))
+        return out / counts[:, None]
+
+    pts = mean(points).astype(np.float32)
+    cols = None if colors is None else np.clip(np.rint(mean(colors)), 0, 255).astype(np.uint8)
+    nrm = None
+    if normals is not None:
+        n = mean(normals)
+        nrm = (n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    return pts, cols, nrm
 
 
 def _is_live(source: Any) -> bool:

@@ -43,7 +43,8 @@ from edge3d.types import Instance, SegmentationResult
 CLASS_NAMES = ("object", "floor", "wall", "ceiling")
 OBJECT, FLOOR, WALL, CEILING = range(4)
 SCORE_AREA = 0.25  # m²: a cluster of this much surface scores 1 - 1/e
-_FIT_POINTS = 50_000  # wall fits use about this many points
+_FIT_POINTS = 50_000  # plane fits use about this many points
+_BEHIND_MARGIN = 0.1  # m beyond a wall's noise band before a point counts as behind it
 
 
 @dataclass(frozen=True)
@@ -51,12 +52,15 @@ class GeometricParams:
     """Parameters of the geometric baseline (metres unless stated).
 
     Attributes:
-        plane_threshold: distance from a floor, ceiling or wall plane counted as on it.
+        plane_threshold: distance from a floor, ceiling or wall plane counted as on it (the
+            least; a noisy plane gets 2.5 x the RMS of its noise, up to ``max_plane_band``).
+        max_plane_band: the widest a plane's band gets.
         floor_min_area: horizontal area a height band needs to be the floor or ceiling (m²).
         ceiling_min_height: a ceiling is at least this far above the floor.
         wall_min_height: walls are at least this tall where visible.
         wall_min_length: a wall's inliers span at least this much along the floor.
-        wall_max_behind: fraction of the remaining points allowed behind a wall.
+        wall_max_behind: points allowed behind a wall (beyond its noise), as a fraction of
+            the points in front of it along its span.
         max_walls: at most this many walls are removed.
         ransac_iterations: line hypotheses per wall search.
         cluster_distance: clustering distance (grid cell edge).
@@ -67,11 +71,12 @@ class GeometricParams:
     """
 
     plane_threshold: float = 0.03
+    max_plane_band: float = 0.2
     floor_min_area: float = 1.0
     ceiling_min_height: float = 1.8
     wall_min_height: float = 1.2
     wall_min_length: float = 1.0
-    wall_max_behind: float = 0.05
+    wall_max_behind: float = 0.1
     max_walls: int = 12
     ransac_iterations: int = 300
     cluster_distance: float = 0.04
@@ -176,55 +181,69 @@ class GeometricSegmenter:
 
 
 def _floor_and_ceiling(points: np.ndarray, p: GeometricParams) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean masks of floor (incl. everything below it) and ceiling points."""
+    """Boolean masks of floor and ceiling points (everything below the floor and above the
+    ceiling included: nothing real is there, only sensor noise)."""
     n = len(points)
     none = np.zeros(n, bool)
     z = points[:, 2]
-    band = p.plane_threshold
-    cell = 0.05
+    band, cell = p.plane_threshold, 0.05
     zi = np.floor((z - z.min()) / band).astype(np.int64)
     xy = np.floor(points[:, :2] / cell).astype(np.int64)
     xy -= xy.min(0)
-    ncell = (xy[:, 0].max() + 1) * (xy[:, 1].max() + 1)
-    occupied = np.unique(zi * ncell + xy[:, 0] * (xy[:, 1].max() + 1) + xy[:, 1])
-    # Horizontal area per height band: distinct x-y cells (independent of point density) whose
-    # column is empty two bands above and below, so walls, whose footprint shows up in every
-    # band, do not count.
-    flat = ~(_member(occupied + 2 * ncell, occupied) | _member(occupied - 2 * ncell, occupied))
-    area = np.bincount(occupied[flat] // ncell, minlength=zi.max() + 1) * cell * cell
-    # Two neighbouring bands share a plane that straddles their border.
-    area2 = area + np.concatenate([area[1:], [0.0]])
-    big = np.flatnonzero(area2 >= p.floor_min_area)
-    if len(big) == 0:
+    col = xy[:, 0] * (xy[:, 1].max() + 1) + xy[:, 1]
+    # The floor is where most x-y columns start, the ceiling where most end: the mode of the
+    # column minima (maxima) over a 3-band window, which a thick, noisy floor does not blur.
+    order = np.lexsort((zi, col))
+    first = np.r_[True, col[order][1:] != col[order][:-1]]
+    last = np.r_[first[1:], True]
+    lowest, highest = zi[order][first], zi[order][last]
+    cell_area = cell * cell
+    low_area = _window3(np.bincount(lowest, minlength=zi.max() + 1)) * cell_area
+    f = int(np.argmax(low_area))
+    if low_area[f] < p.floor_min_area:
         return none, none
-    floor = _plane_mask(points, z.min() + big[0] * band, band, p.plane_threshold, below=True)
+    floor = _plane_mask(points, z.min() + f * band, band, p, below=True)
     ceiling = none
-    top = big[-1]
-    if (top - big[0]) * band >= p.ceiling_min_height:
-        ceiling = _plane_mask(points, z.min() + top * band, band, p.plane_threshold, below=False)
+    high_area = _window3(np.bincount(highest, minlength=zi.max() + 1)) * cell_area
+    above = f + int(np.ceil(p.ceiling_min_height / band))
+    if above < len(high_area):
+        c = above + int(np.argmax(high_area[above:]))
+        if high_area[c] >= max(p.floor_min_area, 0.25 * low_area[f]):
+            ceiling = _plane_mask(points, z.min() + c * band, band, p, below=False)
     return floor, ceiling
 
 
-def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
-    """``values`` found in the sorted unique array ``sorted_set`` (boolean mask)."""
-    j = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
-    return sorted_set[j] == values
+def _window3(counts: np.ndarray) -> np.ndarray:
+    """``out[b] = counts[b] + counts[b + 1] + counts[b + 2]``: a plane straddles bands."""
+    return counts + np.r_[counts[1:], 0] + np.r_[counts[2:], 0, 0]
 
 
-def _plane_mask(points: np.ndarray, z0: float, band: float, thr: float, below: bool) -> np.ndarray:
-    """Points on the near-horizontal plane through the band [z0, z0 + 2 band), and beyond it
-    (below a floor, above a ceiling)."""
+def _plane_mask(points: np.ndarray, z0: float, band: float, p: GeometricParams, below: bool
+                ) -> np.ndarray:
+    """Points on the near-horizontal plane in [z0, z0 + 3 band), and beyond it (below a
+    floor, above a ceiling), with a band fitted to the plane's own noise."""
     z = points[:, 2]
-    sel = (z >= z0 - band) & (z < z0 + 3 * band)
-    q = points[sel].astype(np.float64)
+    sel = (z >= z0 - band) & (z < z0 + 4 * band)
+    q = points[sel][:: max(1, int(sel.sum()) // _FIT_POINTS)].astype(np.float64)
     # Least squares z = a x + b y + c; a slightly tilted map still loses its whole floor.
     a = np.c_[q[:, :2], np.ones(len(q))]
     coef, *_ = np.linalg.lstsq(a, q[:, 2], rcond=None)
     if np.hypot(coef[0], coef[1]) > 0.1:  # more than ~6 degrees: not a floor, keep it flat
         coef = np.array([0.0, 0.0, np.median(q[:, 2])])
     resid = z - (points[:, 0] * coef[0] + points[:, 1] * coef[1] + coef[2])
-    # Nothing real lies below the floor or above the ceiling: those points are sensor noise.
-    return resid < thr if below else resid > -thr
+    width = _noise_band(-resid if below else resid, p)
+    return resid < width if below else resid > -width
+
+
+def _noise_band(d: np.ndarray, p: GeometricParams) -> float:
+    """Half-width of a plane's band from its outer side (``d > 0``: behind a wall, below a
+    floor), where only the plane's own noise lies: 2.5 x its RMS, between ``plane_threshold``
+    and ``max_plane_band``. Fused maps of far surfaces are thick (stereo noise grows with z²)."""
+    outer = d[(d > 0) & (d < 2 * p.max_plane_band)]
+    if len(outer) < 20:
+        return p.plane_threshold
+    return float(np.clip(2.5 * np.sqrt(np.mean(outer * outer)), p.plane_threshold,
+                         p.max_plane_band))
 
 
 def _walls(points: np.ndarray, p: GeometricParams) -> np.ndarray:
@@ -266,19 +285,26 @@ def _walls(points: np.ndarray, p: GeometricParams) -> np.ndarray:
         t = cand[inl] @ direction
         if inl.sum() < min_cells or t.max() - t.min() < p.wall_min_length:
             break
-        span = (t.min() - thr, t.max() + thr)
         d = xy @ normal - offset
         along = xy @ direction
-        on = (np.abs(d) < thr) & (along > span[0]) & (along < span[1])
-        # Judged against all points, walls found so far included: once the real wall behind
-        # it is gone, the back of a bookshelf would otherwise bound what is left.
-        rest = ~on
-        front = np.count_nonzero(d[rest] > 0)
-        behind = np.count_nonzero(rest) - front
-        if min(front, behind) <= p.wall_max_behind * max(np.count_nonzero(rest), 1):
+        in_span = (along > t.min() - thr) & (along < t.max() + thr)
+        # The room is on the side with more points: turn the normal to face it.
+        if np.count_nonzero(d[in_span] > thr) < np.count_nonzero(d[in_span] < -thr):
+            normal, offset, d = -normal, -offset, -d
+        width = _noise_band(-d[in_span], p)
+        # A wall bounds the map: next to nothing lies behind it, beyond its own noise. This is
+        # what keeps the front of a bookshelf standing against a wall from passing as a wall.
+        behind = np.count_nonzero(in_span & (d < -(width + _BEHIND_MARGIN)))
+        front = np.count_nonzero(in_span & (d > width))
+        if behind <= p.wall_max_behind * max(front, 1):
             d_all = points[:, :2] @ normal.astype(np.float32) - np.float32(offset)
             along_all = points[:, :2] @ direction.astype(np.float32)
-            out |= (np.abs(d_all) < thr) & (along_all > span[0]) & (along_all < span[1])
+            out |= (d_all < width) & (along_all > t.min() - width) & \
+                (along_all < t.max() + width)
+            # The whole thickness of a noisy wall goes, or it is found again, shifted.
+            ta = cand @ direction
+            inl |= (cand @ normal - offset < width) & (ta > t.min() - width) & \
+                (ta < t.max() + width)
         cand = cand[~inl]
     return out
 
