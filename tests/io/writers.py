@@ -43,7 +43,7 @@ def quat_from_matrix(R: np.ndarray) -> np.ndarray:
 
 
 def write_tum(folder: Path, depth_times: list[float], rgb_times: list[float],
-              gt: list[tuple[float, np.ndarray]] | None = None, size=(16, 12), seed=0):
+              gt: list[tuple[float, np.ndarray]] | None = None, size=(640, 480), seed=0):
     """A TUM RGB-D sequence; returns {depth timestamp: (depth array, rgb timestamp->array)}."""
     rng = np.random.default_rng(seed)
     (folder / "rgb").mkdir(parents=True)
