@@ -1,0 +1,166 @@
+// A KD-tree over d-dimensional points for HDBSCAN's core distances and Boruvka MST.
+//
+// Points are copied in tree order (double precision, so distances match float64 references
+// bit for bit in the common case) and each node keeps its bounding box. The dimension is a
+// template parameter (D > 0) so distance loops unroll; D = 0 reads it at run time.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+#include <vector>
+
+namespace edge3d::hdbscan {
+
+struct KDNode {
+  int32_t begin = 0, end = 0;     // range in tree order
+  int32_t left = -1, right = -1;  // children, -1 for a leaf
+};
+
+template <int D>
+class KDTree {
+ public:
+  static constexpr int kLeafSize = 24;
+
+  KDTree(const float* data, int64_t n, int d) : n_(n), d_(D > 0 ? D : d), order_(n) {
+    d = d_;
+    std::iota(order_.begin(), order_.end(), 0);
+    std::vector<double> src(data, data + n * d);
+    nodes_.reserve(2 * (n / kLeafSize + 1));
+    if (n > 0) build(src, 0, static_cast<int32_t>(n));
+    pts_.resize(n * d);
+    for (int64_t i = 0; i < n; ++i)
+      std::copy_n(&src[static_cast<int64_t>(order_[i]) * d], d, &pts_[i * d]);
+    lo_.assign(nodes_.size() * d, 0.0);
+    hi_.assign(nodes_.size() * d, 0.0);
+    for (size_t k = 0; k < nodes_.size(); ++k) {
+      double* lo = &lo_[k * d];
+      double* hi = &hi_[k * d];
+      std::fill(lo, lo + d, INFINITY);
+      std::fill(hi, hi + d, -INFINITY);
+      for (int32_t i = nodes_[k].begin; i < nodes_[k].end; ++i)
+        for (int c = 0; c < d; ++c) {
+          lo[c] = std::min(lo[c], pts_[i * d + c]);
+          hi[c] = std::max(hi[c], pts_[i * d + c]);
+        }
+    }
+  }
+
+  int64_t size() const { return n_; }
+  int dim() const { return D > 0 ? D : d_; }
+  const std::vector<KDNode>& nodes() const { return nodes_; }
+  // Original index of the point at tree position i.
+  int32_t original(int32_t i) const { return order_[i]; }
+  const double* point(int32_t i) const { return &pts_[static_cast<int64_t>(i) * dim()]; }
+
+  double dist2(const double* a, const double* b) const {
+    double s = 0.0;
+    for (int c = 0; c < dim(); ++c) {
+      double t = a[c] - b[c];
+      s += t * t;
+    }
+    return s;
+  }
+
+  // Squared distance from q to node k's bounding box.
+  double box_dist2(const double* q, int32_t k) const {
+    const double* lo = &lo_[static_cast<int64_t>(k) * dim()];
+    const double* hi = &hi_[static_cast<int64_t>(k) * dim()];
+    double s = 0.0;
+    for (int c = 0; c < dim(); ++c) {
+      double t = q[c] < lo[c] ? lo[c] - q[c] : (q[c] > hi[c] ? q[c] - hi[c] : 0.0);
+      s += t * t;
+    }
+    return s;
+  }
+
+  // The k nearest tree points to tree point qi (itself included), ascending by squared
+  // distance (ties by position): squared distances to dist2_out[0..k), positions to idx_out.
+  // `heap` and `stack` are the caller's scratch buffers, reused across queries.
+  void knn(int32_t qi, int k, double* dist2_out, int32_t* idx_out,
+           std::vector<std::pair<double, int32_t>>& heap, std::vector<int32_t>& stack) const {
+    const double* q = point(qi);
+    heap.clear();  // max-heap of the best k so far
+    stack.assign(1, 0);
+    while (!stack.empty()) {
+      int32_t node = stack.back();
+      stack.pop_back();
+      double bound = static_cast<int>(heap.size()) < k ? INFINITY : heap.front().first;
+      if (box_dist2(q, node) > bound) continue;
+      const KDNode& nd = nodes_[node];
+      if (nd.left < 0) {
+        for (int32_t i = nd.begin; i < nd.end; ++i) {
+          std::pair<double, int32_t> cand{dist2(q, point(i)), i};
+          if (static_cast<int>(heap.size()) < k) {
+            heap.push_back(cand);
+            std::push_heap(heap.begin(), heap.end());
+          } else if (cand < heap.front()) {
+            std::pop_heap(heap.begin(), heap.end());
+            heap.back() = cand;
+            std::push_heap(heap.begin(), heap.end());
+          }
+        }
+        continue;
+      }
+      // Visit the nearer child first (pushed last).
+      double dl = box_dist2(q, nd.left), dr = box_dist2(q, nd.right);
+      if (dl < dr) {
+        stack.push_back(nd.right);
+        stack.push_back(nd.left);
+      } else {
+        stack.push_back(nd.left);
+        stack.push_back(nd.right);
+      }
+    }
+    std::sort_heap(heap.begin(), heap.end());
+    for (size_t i = 0; i < heap.size(); ++i) {
+      dist2_out[i] = heap[i].first;
+      idx_out[i] = heap[i].second;
+    }
+  }
+
+ private:
+  int32_t build(std::vector<double>& src, int32_t begin, int32_t end) {
+    int32_t id = static_cast<int32_t>(nodes_.size());
+    nodes_.push_back({begin, end, -1, -1});
+    if (end - begin <= kLeafSize) return id;
+    // Split the widest dimension at its median.
+    int best = 0;
+    double spread = -1.0;
+    for (int c = 0; c < d_; ++c) {
+      double lo = INFINITY, hi = -INFINITY;
+      for (int32_t i = begin; i < end; ++i) {
+        double v = src[static_cast<int64_t>(order_[i]) * d_ + c];
+        lo = std::min(lo, v);
+        hi = std::max(hi, v);
+      }
+      if (hi - lo > spread) {
+        spread = hi - lo;
+        best = c;
+      }
+    }
+    if (spread <= 0.0) return id;  // all points identical: keep as one leaf
+    int32_t mid = begin + (end - begin) / 2;
+    std::nth_element(order_.begin() + begin, order_.begin() + mid, order_.begin() + end,
+                     [&](int32_t a, int32_t b) {
+                       double va = src[static_cast<int64_t>(a) * d_ + best];
+                       double vb = src[static_cast<int64_t>(b) * d_ + best];
+                       return va < vb || (va == vb && a < b);
+                     });
+    int32_t l = build(src, begin, mid);
+    int32_t r = build(src, mid, end);
+    nodes_[id].left = l;
+    nodes_[id].right = r;
+    return id;
+  }
+
+  int64_t n_;
+  int d_;
+  std::vector<int32_t> order_;
+  std::vector<double> pts_;
+  std::vector<KDNode> nodes_;
+  std::vector<double> lo_, hi_;
+};
+
+}  // namespace edge3d::hdbscan
