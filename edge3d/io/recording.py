@@ -81,7 +81,7 @@ def write_recording(frames: Iterable[Frame], path: str | os.PathLike, *, fps: in
     tmp = path.with_name(f".{path.stem}.{tag}.tmp.db3")
     tmp_side = path.with_name(f".{path.stem}.{tag}.tmp.frames.json")
     try:
-        records, first = _record(rs, frames, tmp, fps, compress, progress)
+        records, first = _record(rs, frames, tmp, fps, compress, progress and path.name)
         _verify_written(tmp, len(records))
         tmp_side.write_text(sidecar.encode(records, first.depth_scale, first.intrinsics))
         os.replace(tmp_side, sidecar.sidecar_path(path))
@@ -172,14 +172,15 @@ class _Recorder:
 
 
 def _record(rs: Any, frames: Iterable[Frame], tmp: Path, fps: int, compress: bool,
-            progress: bool) -> tuple[list[sidecar.FrameRecord], Frame]:
+            progress: str | bool) -> tuple[list[sidecar.FrameRecord], Frame]:
     from tqdm import tqdm
 
     rec: _Recorder | None = None
     records: list[sidecar.FrameRecord] = []
     first: Frame | None = None
     try:
-        for frame in tqdm(frames, desc=f"recording {tmp.name}", unit="frame", disable=not progress):
+        for frame in tqdm(frames, desc=f"recording {progress}", unit="frame",
+                          disable=not progress):
             frame.validate()
             if first is None:
                 first = frame
