@@ -39,6 +39,23 @@ def test_fps_ties_and_duplicates() -> None:
     assert len(np.unique(got)) == points.shape[0]  # every point exactly once
 
 
+def test_fps_block_skipping_keeps_exact_ties() -> None:
+    # A large lattice: many blocks, exact distance ties everywhere, most blocks skipped late on.
+    r = np.arange(30, dtype=np.float32) * np.float32(0.1)
+    points = np.stack(np.meshgrid(r, r, r, indexing="ij"), axis=-1).reshape(-1, 3)
+    points = np.random.default_rng(2).permutation(points)
+    np.testing.assert_array_equal(native.fps(points, 600, 17), ref.fps(points, 600, 17))
+
+
+def test_identical_points() -> None:
+    points = np.ones((1000, 3), np.float32)
+    np.testing.assert_array_equal(native.fps(points, 10), np.arange(10))
+    idx, d2 = native.knn(points, points[:3], 5)
+    np.testing.assert_array_equal(idx, np.tile(np.arange(5), (3, 1)))
+    assert np.all(d2 == 0)
+    np.testing.assert_array_equal(native.ball_query(points, points[:2], 0.1, 4), [[0, 1, 2, 3]] * 2)
+
+
 def test_fps_spreads_out() -> None:
     points = cloud(5000)
     picked = points[native.fps(points, 32)]

@@ -85,8 +85,13 @@ class KdTree {
     int32_t begin, end;   // range in pts_/ids_
     int32_t left, right;  // children, -1 for a leaf
   };
+  struct Point {
+    float c[3];
+    int32_t id;
+  };
   static constexpr int32_t kLeafSize = 16;
-  int32_t build(const float* points, int32_t begin, int32_t end);
+  void build(Point* pts, int32_t id, int32_t begin, int32_t end, const float* lo, const float* hi,
+             int depth);
   void leaf_dist2(const float* q, int32_t begin, int32_t end, float* out) const;
   std::vector<float> xyz_[3];  // [n] per axis, in tree order
   std::vector<int32_t> ids_;  // original index of each tree-order point

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "common/parallel.h"
 #include "index/index_core.h"
 
 namespace edge3d::index {
@@ -29,14 +30,37 @@ inline bool closer(float da, int32_t ia, float db, int32_t ib) {
 
 }  // namespace
 
+namespace {
+
+// Nodes in a subtree over `count` points; fixes every node's position before building, so
+// subtrees can be built concurrently into one array with a layout independent of threads.
+int32_t subtree_nodes(int32_t count, int32_t leaf) {
+  return count <= leaf ? 1 : 1 + subtree_nodes(count / 2, leaf) + subtree_nodes(count - count / 2, leaf);
+}
+
+}  // namespace
+
 KdTree::KdTree(const float* points, int64_t n) : xyz_{std::vector<float>(n), std::vector<float>(n),
                                                      std::vector<float>(n)}, ids_(n) {
-  std::iota(ids_.begin(), ids_.end(), 0);
-  nodes_.reserve(static_cast<size_t>(2 * (n / kLeafSize + 1)));
-  if (n > 0) build(points, 0, static_cast<int32_t>(n));
+  if (n == 0) return;
+  // Points travel with their ids, so the median splits partition contiguous memory.
+  std::vector<Point> pts(n);
+  float lo[3], hi[3];
+  std::copy_n(points, 3, lo);
+  std::copy_n(lo, 3, hi);
+  for (int64_t i = 0; i < n; ++i) {
+    std::copy_n(points + 3 * i, 3, pts[i].c);
+    pts[i].id = static_cast<int32_t>(i);
+    for (int a = 0; a < 3; ++a) lo[a] = std::min(lo[a], pts[i].c[a]), hi[a] = std::max(hi[a], pts[i].c[a]);
+  }
+  const int32_t count = static_cast<int32_t>(n);
+  nodes_.resize(subtree_nodes(count, kLeafSize));
+  build(pts.data(), 0, 0, count, lo, hi, 0);
   // Leaves scan their points contiguously, one array per axis so the scan vectorises.
-  for (int64_t i = 0; i < n; ++i)
-    for (int a = 0; a < 3; ++a) xyz_[a][i] = points[3 * int64_t{ids_[i]} + a];
+  for (int64_t i = 0; i < n; ++i) {
+    for (int a = 0; a < 3; ++a) xyz_[a][i] = pts[i].c[a];
+    ids_[i] = pts[i].id;
+  }
 }
 
 // Squared distances (float32, summed like dist2()) from q to tree-order points [begin, end).
@@ -51,32 +75,49 @@ inline void KdTree::leaf_dist2(const float* q, int32_t begin, int32_t end, float
   }
 }
 
-int32_t KdTree::build(const float* points, int32_t begin, int32_t end) {
-  const int32_t id = static_cast<int32_t>(nodes_.size());
-  nodes_.push_back(Node{});
-  Node node{};
+// Builds node `id` over pts[begin, end). `lo`/`hi` bound the range (used to pick the split
+// axis); the node's own box is the exact box of its points, merged up from the leaves.
+void KdTree::build(Point* pts, int32_t id, int32_t begin, int32_t end, const float* lo,
+                   const float* hi, int depth) {
+  Node& node = nodes_[id];
   node.begin = begin;
   node.end = end;
   node.left = node.right = -1;
-  auto coord = [&](int32_t i, int a) { return points[3 * int64_t{i} + a]; };
-  for (int a = 0; a < 3; ++a) node.lo[a] = node.hi[a] = coord(ids_[begin], a);
-  for (int32_t i = begin; i < end; ++i)
-    for (int a = 0; a < 3; ++a) {
-      node.lo[a] = std::min(node.lo[a], coord(ids_[i], a));
-      node.hi[a] = std::max(node.hi[a], coord(ids_[i], a));
-    }
-  if (end - begin > kLeafSize) {
-    int dim = 0;
-    for (int a = 1; a < 3; ++a)
-      if (node.hi[a] - node.lo[a] > node.hi[dim] - node.lo[dim]) dim = a;
-    const int32_t half = (end - begin) / 2;
-    std::nth_element(ids_.begin() + begin, ids_.begin() + begin + half, ids_.begin() + end,
-                     [&](int32_t a, int32_t b) { return coord(a, dim) < coord(b, dim); });
-    node.left = build(points, begin, begin + half);
-    node.right = build(points, begin + half, end);
+  if (end - begin <= kLeafSize) {
+    std::copy_n(pts[begin].c, 3, node.lo);
+    std::copy_n(pts[begin].c, 3, node.hi);
+    for (int32_t i = begin; i < end; ++i)
+      for (int a = 0; a < 3; ++a)
+        node.lo[a] = std::min(node.lo[a], pts[i].c[a]), node.hi[a] = std::max(node.hi[a], pts[i].c[a]);
+    return;
   }
-  nodes_[id] = node;
-  return id;
+  int dim = 0;
+  for (int a = 1; a < 3; ++a)
+    if (hi[a] - lo[a] > hi[dim] - lo[dim]) dim = a;
+  const int32_t half = (end - begin) / 2;
+  std::nth_element(pts + begin, pts + begin + half, pts + end,
+                   [dim](const Point& a, const Point& b) { return a.c[dim] < b.c[dim]; });
+  const float split = pts[begin + half].c[dim];
+  float left_hi[3] = {hi[0], hi[1], hi[2]}, right_lo[3] = {lo[0], lo[1], lo[2]};
+  left_hi[dim] = split;
+  right_lo[dim] = split;
+  node.left = id + 1;
+  node.right = id + 1 + subtree_nodes(half, kLeafSize);
+  const int32_t left = node.left, right = node.right;
+  // The two halves are independent: split them across threads near the root.
+  const bool fork = (int64_t{1} << depth) < default_num_threads() && end - begin > (1 << 16);
+  parallel_for(2, fork ? 1 : 2, [&](int64_t b, int64_t e) {
+    for (int64_t side = b; side < e; ++side) {
+      if (side == 0) build(pts, left, begin, begin + half, lo, left_hi, depth + 1);
+      else build(pts, right, begin + half, end, right_lo, hi, depth + 1);
+    }
+  });
+  const Node& l = nodes_[left];
+  const Node& r = nodes_[right];
+  for (int a = 0; a < 3; ++a) {
+    nodes_[id].lo[a] = std::min(l.lo[a], r.lo[a]);
+    nodes_[id].hi[a] = std::max(l.hi[a], r.hi[a]);
+  }
 }
 
 void KdTree::knn(const float* q, int k, int32_t* idx, float* d2) const {

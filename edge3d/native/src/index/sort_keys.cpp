@@ -10,7 +10,7 @@
 namespace edge3d::index {
 namespace {
 
-constexpr int kDigitBits = 11;
+constexpr int kDigitBits = 8;
 constexpr int64_t kBuckets = int64_t{1} << kDigitBits;
 constexpr int64_t kChunkGrain = 1 << 16;
 
@@ -20,49 +20,71 @@ int bits_for(uint64_t range) {
   return b;
 }
 
-// Fixed chunking for the radix passes: results never depend on it (the sort is stable).
-int64_t chunk_count(int64_t n) {
-  return std::max<int64_t>(1, std::min<int64_t>(default_num_threads(), n / kChunkGrain));
-}
-
-}  // namespace
-
-void radix_sort(std::vector<uint64_t>& keys, std::vector<int32_t>& rows, int total_bits) {
-  const int64_t n = static_cast<int64_t>(keys.size());
-  const int64_t chunks = chunk_count(n);
-  std::vector<uint64_t> keys_tmp(n);
-  std::vector<int32_t> rows_tmp(n);
+// Stable LSD radix sort of `v` on `passes` 8-bit digits, digit(value, pass) giving each. Chunks
+// are fixed by index, and a stable sort has one answer, so the thread count never matters.
+template <typename T, typename Digit>
+void lsd_sort(std::vector<T>& v, int passes, Digit digit) {
+  const int64_t n = static_cast<int64_t>(v.size());
+  const int64_t chunks =
+      std::max<int64_t>(1, std::min<int64_t>(default_num_threads(), n / kChunkGrain));
+  std::vector<T> tmp(n);
   std::vector<int64_t> counts(chunks * kBuckets);
-  for (int shift = 0; shift < total_bits; shift += kDigitBits) {
+  for (int pass = 0; pass < passes; ++pass) {
     std::fill(counts.begin(), counts.end(), 0);
     parallel_for(chunks, 1, [&](int64_t cb, int64_t ce) {
       for (int64_t c = cb; c < ce; ++c) {
         int64_t* hist = &counts[c * kBuckets];
         for (int64_t i = n * c / chunks, e = n * (c + 1) / chunks; i < e; ++i)
-          ++hist[(keys[i] >> shift) & (kBuckets - 1)];
+          ++hist[digit(v[i], pass)];
       }
     });
     // Exclusive prefix over (digit, chunk): chunk c's items of one digit follow chunk c-1's.
     int64_t running = 0;
     for (int64_t d = 0; d < kBuckets; ++d)
       for (int64_t c = 0; c < chunks; ++c) {
-        int64_t v = counts[c * kBuckets + d];
+        const int64_t count = counts[c * kBuckets + d];
         counts[c * kBuckets + d] = running;
-        running += v;
+        running += count;
       }
     parallel_for(chunks, 1, [&](int64_t cb, int64_t ce) {
       for (int64_t c = cb; c < ce; ++c) {
         int64_t* pos = &counts[c * kBuckets];
-        for (int64_t i = n * c / chunks, e = n * (c + 1) / chunks; i < e; ++i) {
-          int64_t dst = pos[(keys[i] >> shift) & (kBuckets - 1)]++;
-          keys_tmp[dst] = keys[i];
-          rows_tmp[dst] = rows[i];
-        }
+        for (int64_t i = n * c / chunks, e = n * (c + 1) / chunks; i < e; ++i)
+          tmp[pos[digit(v[i], pass)]++] = v[i];
       }
     });
-    keys.swap(keys_tmp);
-    rows.swap(rows_tmp);
+    v.swap(tmp);
   }
+}
+
+}  // namespace
+
+void radix_sort(std::vector<uint64_t>& keys, std::vector<int32_t>& rows, int total_bits) {
+  const int64_t n = static_cast<int64_t>(keys.size());
+  const int passes = (total_bits + kDigitBits - 1) / kDigitBits;
+  if (total_bits <= 32) {
+    // Key and row share one word: a single array to move per pass.
+    std::vector<uint64_t> packed(n);
+    for (int64_t i = 0; i < n; ++i) packed[i] = keys[i] << 32 | static_cast<uint32_t>(rows[i]);
+    lsd_sort(packed, passes, [](uint64_t v, int pass) {
+      return static_cast<uint32_t>(v >> (32 + kDigitBits * pass)) & (kBuckets - 1);
+    });
+    for (int64_t i = 0; i < n; ++i) {
+      keys[i] = packed[i] >> 32;
+      rows[i] = static_cast<int32_t>(packed[i] & 0xFFFFFFFFu);
+    }
+    return;
+  }
+  struct Item {
+    uint64_t key;
+    int32_t row;
+  };
+  std::vector<Item> items(n);
+  for (int64_t i = 0; i < n; ++i) items[i] = Item{keys[i], rows[i]};
+  lsd_sort(items, passes, [](const Item& v, int pass) {
+    return static_cast<uint32_t>(v.key >> (kDigitBits * pass)) & (kBuckets - 1);
+  });
+  for (int64_t i = 0; i < n; ++i) keys[i] = items[i].key, rows[i] = items[i].row;
 }
 
 SortedKeys sort_keys(const int32_t* coords, int64_t n) {
