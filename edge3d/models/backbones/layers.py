@@ -140,6 +140,52 @@ class SparseMaxPool(nn.Module):
         return gather_rows(x, children, pad_value=-math.inf).amax(dim=1)
 
 
+class BatchNorm(nn.modules.batchnorm._BatchNorm):
+    """BatchNorm over every axis but the channel axis (1), synchronised across processes.
+
+    Single process: exactly ``torch.nn.functional.batch_norm``. Under ``torch.distributed`` with
+    more than one process (DDP through torchrun), training-mode statistics are the global batch's:
+    per-channel sums, sums of squares and counts go through a differentiable all-reduce, so two
+    processes on half a batch each compute the same normalisation, and after DDP's gradient
+    averaging the same gradients, as one process on the whole batch. (PyTorch's SyncBatchNorm
+    does this on GPUs only.) Folds into the preceding conv like any BatchNorm.
+    """
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.dim() < 2:
+            raise ValueError(f"BatchNorm needs [rows, C, ...], got shape {tuple(input.shape)}")
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not (self.training and _distributed_world() > 1):
+            return super().forward(x)
+        from torch.distributed.nn.functional import all_reduce
+
+        axes = [0, *range(2, x.dim())]
+        count = x.new_tensor([x.numel() / x.shape[1]])
+        stats = all_reduce(torch.cat([x.sum(axes), (x * x).sum(axes), count]))
+        c = x.shape[1]
+        n = stats[-1]
+        mean = stats[:c] / n
+        var = (stats[c:2 * c] / n - mean * mean).clamp_min(0.0)
+        if self.track_running_stats and self.running_mean is not None:
+            with torch.no_grad():
+                m = self.momentum if self.momentum is not None else 0.1
+                self.running_mean.lerp_(mean.detach(), m)
+                self.running_var.lerp_(var.detach() * n / (n - 1).clamp_min(1.0), m)
+                self.num_batches_tracked.add_(1)
+        shape = [1, c] + [1] * (x.dim() - 2)
+        y = (x - mean.reshape(shape)) * torch.rsqrt(var.reshape(shape) + self.eps)
+        if self.affine:
+            y = y * self.weight.reshape(shape) + self.bias.reshape(shape)
+        return y
+
+
+def _distributed_world() -> int:
+    import torch.distributed as dist
+
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
 class ConvBlock(nn.Module):
     """``activation(norm(conv(*inputs)))`` where norm is BatchNorm over the channel axis.
 
@@ -154,8 +200,7 @@ class ConvBlock(nn.Module):
         self.conv = conv
         self.channels_last = channels_last
         if norm:
-            self.norm: nn.Module = (nn.BatchNorm1d(channels, momentum=momentum) if channels_last
-                                    else nn.BatchNorm3d(channels, momentum=momentum))
+            self.norm: nn.Module = BatchNorm(channels, momentum=momentum)
         else:
             self.norm = nn.Identity()
         self.act: nn.Module = nn.ReLU() if relu else nn.Identity()

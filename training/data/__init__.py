@@ -1,0 +1,1 @@
+"""Training data: scene sources, augmentation, per-sample index building and batching."""

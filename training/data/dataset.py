@@ -1,0 +1,126 @@
+"""The training/validation dataset: scene -> augmentation -> native index building -> Sample.
+
+``__getitem__`` runs in the DataLoader workers, so the native index builder
+(``edge3d.models.inputs``, which calls ``edge3d.native``) runs there too, in parallel with the
+training step. Randomness is a pure function of ``(seed, epoch, index)``, so a run is
+reproducible whatever the number of workers, and a resumed run sees the same data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from edge3d.models import inputs as model_inputs
+from edge3d.models.backbones import BACKBONES
+from edge3d.models.spec import TensorSpec
+from training.data.augment import augment
+from training.data.batching import Sample, concat_samples
+from training.data.scenes import Scene
+
+
+def point_features(scene: Scene, names: Sequence[str]) -> np.ndarray:
+    """float32 [N, C]: the per-point input features named in ``data.features``.
+
+    ``rgb`` (3, in [0, 1], minus 0.5 as SSEN does), ``xyz`` (3, metres from the scene's
+    centroid), ``normals`` (3; zeros when the source has none).
+    """
+    cols = []
+    for name in names:
+        if name == "rgb":
+            cols.append(scene.colors - 0.5)
+        elif name == "xyz":
+            cols.append(scene.positions - scene.positions.mean(axis=0))
+        elif name == "normals":
+            cols.append(np.zeros_like(scene.positions) if scene.normals is None
+                        else scene.normals)
+        else:
+            raise ValueError(f"unknown data.features entry {name!r}; use rgb, xyz or normals")
+    if not cols:
+        return np.ones((len(scene), 1), np.float32)
+    return np.concatenate(cols, axis=1).astype(np.float32)
+
+
+def feature_channels(config: Mapping[str, Any]) -> int:
+    """Input channels the features of ``data.features`` give (plus occupancy for dense grids)."""
+    n = 3 * len(config["data"]["features"]) or 1
+    return n + 1 if config["model"]["backbone"] == "dense_cnn" else n
+
+
+def build_network_inputs(scene: Scene, config: Mapping[str, Any], rng: np.random.Generator | None
+                         ) -> tuple[Scene, model_inputs.NetworkInputs]:
+    """The backbone's inputs for ``scene`` (and the scene, cropped to a dense grid if needed)."""
+    data, model = config["data"], config["model"]
+    name = model["backbone"]
+    bcfg = BACKBONES[name][1](**(model.get("backbone_config") or {}))
+    if name == "dense_cnn":
+        inside, origin = model_inputs.grid_crop_mask(scene.positions, data["voxel_size"],
+                                                     data["grid_shape"], rng)
+        scene = scene.subset(inside)
+        net = model_inputs.dense_grid_inputs(scene.positions, point_features(scene,
+                                             data["features"]), data["voxel_size"],
+                                             data["grid_shape"], origin)
+    elif name == "sparse_unet":
+        net = model_inputs.sparse_unet_inputs(scene.positions, point_features(
+            scene, data["features"]), data["voxel_size"], bcfg.levels, bcfg.kernel_size)
+    else:
+        net = model_inputs.pointnet2_inputs(scene.positions, point_features(
+            scene, data["features"]), bcfg.npoints, bcfg.radii, bcfg.nsamples)
+    return scene, net
+
+
+class SegmentationDataset(torch.utils.data.Dataset):
+    """Samples of a scene source for one method and backbone.
+
+    Args:
+        scenes: a scene source (``len`` and ``[i] -> Scene``).
+        config: the training config.
+        build_targets: the method's ``(scene, config) -> {name: array}``.
+        train: augment and subsample (training) or not (validation).
+    """
+
+    def __init__(self, scenes: Any, config: Mapping[str, Any], build_targets: Any,
+                 train: bool) -> None:
+        self.scenes = scenes
+        self.config = config
+        self.build_targets = build_targets
+        self.train = train
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch's random stream (call before iterating, in every process)."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.scenes)
+
+    def __getitem__(self, index: int) -> Sample:
+        scene = self.scenes[index]
+        rng = None
+        if self.train:
+            rng = np.random.default_rng([int(self.config["seed"]), self.epoch, int(index)])
+            limit = self.config["data"].get("max_points")
+            if limit and len(scene) > int(limit):
+                scene = scene.subset(np.sort(rng.choice(len(scene), int(limit), replace=False)))
+            scene = augment(scene, self.config["augment"], rng)
+        scene, net = build_network_inputs(scene, self.config, rng)
+        arrays = dict(net.arrays)
+        arrays.update(self.build_targets(scene, self.config))
+        return Sample(arrays, net.sizes, scene)
+
+
+class Collate:
+    """DataLoader ``collate_fn``: :func:`concat_samples` -> tensors, plus the scenes."""
+
+    def __init__(self, specs: Sequence[TensorSpec], point_dim: str = "P") -> None:
+        self.specs = list(specs)
+        self.point_dim = point_dim
+
+    def __call__(self, samples: Sequence[Sample]) -> dict[str, Any]:
+        arrays = concat_samples(samples, self.specs, self.point_dim)
+        batch: dict[str, Any] = {k: torch.from_numpy(v) for k, v in arrays.items()}
+        batch["scenes"] = [s.scene for s in samples]
+        return batch
