@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from edge3d.errors import FrameError
+from edge3d.errors import FrameError, SourceError
 from edge3d.types import Frame, Intrinsics
 
 log = logging.getLogger(__name__)
@@ -94,9 +94,9 @@ class FrameSource(ABC):
 
     def __iter__(self) -> Iterator[Frame]:
         if self._closed:
-            raise FrameError(f"{type(self).__name__} is closed; open the source again to read it")
+            raise SourceError(f"{type(self).__name__} is closed; open the source again to read it")
         if self._iterating:
-            raise FrameError(f"{type(self).__name__} can be iterated only once; open it again")
+            raise SourceError(f"{type(self).__name__} can be iterated only once; open it again")
         self._iterating = True
         for item in self._items():
             if isinstance(item, SkippedFrame):
