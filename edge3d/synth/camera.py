@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edge3d.geometry import pixel_rays
 from edge3d.synth.raycast import raycast_numpy
+from edge3d.synth.sensor import SensorParams, frame_key, sensor_model_numpy
 from edge3d.synth.shading import AMBIENT, LIGHT_DIRECTION
 from edge3d.synth.world import World
 from edge3d.types import Frame, Intrinsics
@@ -72,7 +72,8 @@ class VirtualCamera:
         intrinsics: of the depth image (colour is aligned to it); default D435-like 640x480.
         depth_scale: metres per depth unit.
         noise: add depth and colour noise and holes (see the module docs).
-        seed: noise of frame ``index`` is drawn from ``(seed, index)``, so renders repeat.
+        seed: noise of frame ``index`` is drawn from ``(seed, index)``, so renders repeat
+            (and the C++ and numpy backends draw the same numbers).
         min_depth, max_depth: valid measured range, metres.
         baseline: stereo baseline, metres (D435: 50 mm).
         subpixel: disparity error, pixels (1 sigma).
@@ -106,28 +107,37 @@ class VirtualCamera:
         self.dropout, self.color_noise = float(dropout), float(color_noise)
         self.holes = self.noise if holes is None else bool(holes)
         self.backend = backend
-        self._rays = pixel_rays(self.intrinsics)
         self._count = 0
 
     def depth_sigma(self, z: np.ndarray | float) -> np.ndarray | float:
         """Depth noise, 1 sigma in metres, at depth ``z`` metres: ``z**2 * subpixel / (f * b)``."""
         return np.square(z) * self.subpixel / (self.intrinsics.fx * self.baseline)
 
+    def _native(self) -> bool:
+        """Whether to use the C++ renderer (``backend="auto"`` falls back once, with a warning)."""
+        if self.backend == "numpy":
+            return False
+        try:
+            import edge3d.native.render as native
+
+            native._ext()
+        except ImportError as exc:
+            if self.backend == "native":
+                raise
+            warnings.warn(f"native renderer unavailable ({exc}); using the slow numpy "
+                          "reference", RuntimeWarning, stacklevel=3)
+            self.backend = "numpy"
+            return False
+        return True
+
     def raycast(self, world: World, pose: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Exact depth (float32 [H, W] metres, 0 = none), primitive index (int32 [H, W], -1) and
+        """Exact depth (float32 [H, W] metres, 0 = none), box index (int32 [H, W], -1 = none) and
         world normal (float32 [H, W, 3]) per pixel."""
         t = world.primitives
-        if self.backend != "numpy":
-            try:
-                from edge3d.native.render import raycast_boxes
-            except ImportError as exc:
-                if self.backend == "native":
-                    raise
-                warnings.warn(f"native renderer unavailable ({exc}); using the slow numpy "
-                              "reference", RuntimeWarning, stacklevel=3)
-                self.backend = "numpy"
-            else:
-                return raycast_boxes(t.centers, t.rotations, t.halves, pose, self.intrinsics)
+        if self._native():
+            from edge3d.native.render import raycast_boxes
+
+            return raycast_boxes(t.centers, t.rotations, t.halves, pose, self.intrinsics)
         return raycast_numpy(t.centers, t.rotations, t.halves, pose, self.intrinsics)
 
     def render(self, world: World, pose: np.ndarray, index: int | None = None) -> RenderedFrame:
@@ -142,73 +152,33 @@ class VirtualCamera:
         if index is None:
             index = self._count
         self._count = index + 1
-        rng = np.random.default_rng([self.seed, index])
-        z, prim, normal = self.raycast(world, pose)
-        table = world.primitives
-        surface = prim >= 0
-        lookup = np.clip(prim, 0, None)
-        instance = np.where(surface, table.instance[lookup], 0).astype(np.int32)
-        semantic = np.where(surface, table.semantic[lookup], -1).astype(np.int32)
+        key = frame_key(self.seed, index)
+        t = world.primitives
+        if self._native():
+            from edge3d.native.render import render_frame
 
-        color = self._color(table.colors[lookup], normal, surface, rng)
-        depth = self._depth(z, normal, surface, pose, rng)
+            depth, color, instance, semantic, z = render_frame(
+                t.centers, t.rotations, t.halves, t.colors, t.instance, t.semantic, pose,
+                self.intrinsics, key=key, light=LIGHT_DIRECTION, ambient=AMBIENT,
+                **vars(self.sensor_params()))
+        else:
+            z, prim, normal = raycast_numpy(t.centers, t.rotations, t.halves, pose,
+                                            self.intrinsics)
+            depth, color = sensor_model_numpy(z, prim, normal, t.colors, pose, self.intrinsics,
+                                              self.sensor_params(), key)
+            surface = prim >= 0
+            lookup = np.clip(prim, 0, None)
+            instance = np.where(surface, t.instance[lookup], 0).astype(np.int32)
+            semantic = np.where(surface, t.semantic[lookup], -1).astype(np.int32)
         frame = Frame(depth=depth, depth_scale=self.depth_scale, intrinsics=self.intrinsics,
                       color=color, timestamp=index / FPS, index=index, pose=pose.copy())
         return RenderedFrame(frame=frame, instance=instance, semantic=semantic, depth_true=z)
 
-    def _color(self, base: np.ndarray, normal: np.ndarray, surface: np.ndarray,
-               rng: np.random.Generator) -> np.ndarray:
-        lambert = np.clip(normal @ LIGHT_DIRECTION.astype(np.float32), 0.0, None)
-        gain = (AMBIENT + (1.0 - AMBIENT) * lambert) * surface
-        color = base.astype(np.float32) * gain[..., None]
-        if self.noise and self.color_noise > 0:
-            color += rng.normal(0.0, self.color_noise, color.shape).astype(np.float32)
-        return np.clip(color + 0.5, 0, 255).astype(np.uint8)
-
-    def _depth(self, z: np.ndarray, normal: np.ndarray, surface: np.ndarray, pose: np.ndarray,
-               rng: np.random.Generator) -> np.ndarray:
-        measured = z.copy()
-        if self.noise:
-            measured += (rng.standard_normal(z.shape, np.float32)
-                         * self.depth_sigma(z).astype(np.float32))
-        valid = surface & (measured >= self.min_depth) & (measured <= self.max_depth)
-        if self.holes:
-            # Grazing: the angle between the surface normal and the ray back to the camera.
-            view = self._rays @ pose[:3, :3].T.astype(np.float32)
-            cos_inc = -np.einsum("hwc,hwc->hw", normal, view) / np.linalg.norm(view, axis=2)
-            valid &= cos_inc >= np.cos(np.radians(self.max_incidence_deg))
-            valid &= ~self._stereo_shadow(z, surface)
-            valid &= ~self._edges(z, surface)
-            if self.dropout > 0:
-                valid &= rng.random(z.shape, np.float32) >= self.dropout
-        units = np.rint(measured / self.depth_scale)
-        valid &= units <= np.iinfo(np.uint16).max
-        return np.where(valid, units, 0).astype(np.uint16)
-
-    def _stereo_shadow(self, z: np.ndarray, surface: np.ndarray) -> np.ndarray:
-        """Pixels hidden from the right imager: a point at column u lands at ``u - f b / z`` in the
-        right image; it is occluded when some point right of it lands at or left of that."""
-        fb = self.intrinsics.fx * self.baseline
-        with np.errstate(divide="ignore"):
-            disparity = np.where(surface, fb / np.where(surface, z, 1.0), 0.0)
-        x_right = np.arange(z.shape[1], dtype=np.float32)[None, :] - disparity
-        # Smallest right-image position among the pixels strictly to the right.
-        right_min = np.minimum.accumulate(x_right[:, ::-1], axis=1)[:, ::-1]
-        right_min = np.concatenate([right_min[:, 1:], np.full((z.shape[0], 1), np.inf)], axis=1)
-        return surface & (x_right > right_min + 0.5)
-
-    def _edges(self, z: np.ndarray, surface: np.ndarray) -> np.ndarray:
-        """Pixels with a 4-neighbour more than ``edge_threshold * z`` away in depth, or a
-        neighbour with no surface."""
-        zz = np.where(surface, z, np.inf)
-        edge = np.zeros_like(surface)
-        for a, b in ((zz[:, 1:], zz[:, :-1]), (zz[1:, :], zz[:-1, :])):
-            with np.errstate(invalid="ignore"):
-                jump = ~(np.abs(a - b) <= self.edge_threshold * np.minimum(a, b))
-            if a.shape[1] != zz.shape[1]:
-                edge[:, 1:] |= jump
-                edge[:, :-1] |= jump
-            else:
-                edge[1:, :] |= jump
-                edge[:-1, :] |= jump
-        return edge & surface
+    def sensor_params(self) -> SensorParams:
+        """The sensor model settings of this camera."""
+        return SensorParams(
+            depth_scale=self.depth_scale, noise=self.noise, holes=self.holes,
+            min_depth=self.min_depth, max_depth=self.max_depth, baseline=self.baseline,
+            subpixel=self.subpixel, max_incidence_deg=self.max_incidence_deg,
+            edge_threshold=self.edge_threshold, dropout=self.dropout,
+            color_noise=self.color_noise)

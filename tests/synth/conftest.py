@@ -31,3 +31,8 @@ def boxes_world(boxes: list[tuple[tuple[float, ...], tuple[float, ...]]], stuff_
     return World(kind="room", seed=0, class_names=("floor", "wall", "chair"),
                  background_classes=(0, 1), objects=objects, stuff=stuff,
                  interior=(lo, -lo))
+
+
+@functools.cache
+def room_points(seed: int, spacing: float):
+    return room(seed).surface_points(spacing=spacing)

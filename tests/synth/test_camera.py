@@ -10,9 +10,9 @@ from edge3d.geometry import backproject, look_at, transform_points
 from edge3d.synth import VirtualCamera, trajectories
 from edge3d.synth.camera import d435_intrinsics
 
-from .conftest import boxes_world, room, small_intrinsics
+from .conftest import boxes_world, room, room_points, small_intrinsics
 
-BACKENDS = ["numpy"]
+BACKENDS = ["numpy", "native"]
 
 
 def _wall_world(z: float, size: float = 20.0):
@@ -36,7 +36,7 @@ def test_default_intrinsics_are_d435_like() -> None:
 def test_noise_free_depth_lies_on_true_surfaces(backend: str) -> None:
     w = room(1)
     cam = VirtualCamera(small_intrinsics(), noise=False, backend=backend)
-    pts = w.surface_points(spacing=0.01)
+    pts = room_points(1, 0.015)
     tree = cKDTree(pts.positions)
     for pose in trajectories.orbit(w, 3):
         r = cam.render(w, pose)
@@ -46,10 +46,11 @@ def test_noise_free_depth_lies_on_true_surfaces(backend: str) -> None:
         np.testing.assert_array_equal(valid, in_range)  # no holes without noise, only range
         assert valid.mean() > 0.5
         # Quantisation only: depth is the exact depth rounded to 1 mm units.
-        np.testing.assert_array_equal(f.depth[valid], np.rint(r.depth_true[valid] / 0.001))
+        np.testing.assert_array_equal(f.depth[valid],
+                                      np.rint(r.depth_true[valid].astype(np.float64) / 0.001))
         world_pts = transform_points(pose, backproject(f.depth_m(), f.intrinsics)[valid])
         dist, idx = tree.query(world_pts)
-        assert np.percentile(dist, 99) < 0.012 and dist.max() < 0.05
+        assert np.percentile(dist, 99) < 0.016 and dist.max() < 0.05
         # Labels of each pixel agree with the nearest labelled surface point.
         agree = (pts.instance[idx] == r.instance[valid]) & (pts.semantic[idx] == r.semantic[valid])
         assert agree.mean() > 0.98
@@ -74,15 +75,37 @@ def test_exact_hit_point_is_on_the_labelled_box(backend: str) -> None:
 
 
 def test_native_matches_numpy_reference() -> None:
-    pytest.importorskip("edge3d.native.render")
     w = room(8)
-    for pose in trajectories.walkthrough(w, 12)[::4]:
-        zn, pn, nn = VirtualCamera(small_intrinsics(), backend="numpy").raycast(w, pose)
-        zc, pc, nc = VirtualCamera(small_intrinsics(), backend="native").raycast(w, pose)
-        same = pn == pc
-        assert same.mean() > 0.999  # ties on shared faces may resolve differently
-        np.testing.assert_allclose(zc[same], zn[same], atol=1e-5)
-        np.testing.assert_allclose(nc[same], nn[same], atol=1e-5)
+    for noise in (False, True):
+        for i, pose in enumerate(trajectories.walkthrough(w, 12)[::4]):
+            ref = VirtualCamera(small_intrinsics(), noise=noise, seed=4, backend="numpy")
+            fast = VirtualCamera(small_intrinsics(), noise=noise, seed=4, backend="native")
+            a, b = ref.render(w, pose, index=i), fast.render(w, pose, index=i)
+            np.testing.assert_array_equal(a.depth_true, b.depth_true)
+            np.testing.assert_array_equal(a.instance, b.instance)
+            np.testing.assert_array_equal(a.semantic, b.semantic)
+            # Same random numbers; log/cos may differ in the last bit, which can flip a rounding.
+            dd = np.abs(a.frame.depth.astype(int) - b.frame.depth.astype(int))
+            assert np.mean(dd > 0) < 1e-3 and np.all((dd <= 1) | (a.frame.depth == 0)
+                                                     | (b.frame.depth == 0))
+            dc = np.abs(a.frame.color.astype(int) - b.frame.color.astype(int))
+            assert dc.max() <= 1 and np.mean(dc > 0) < 1e-3
+
+
+def test_native_output_does_not_depend_on_threads() -> None:
+    import subprocess
+    import sys
+
+    code = ("import numpy as np, hashlib; from edge3d import synth; w = synth.make_world(3); "
+            "r = synth.VirtualCamera().render(w, synth.trajectories.orbit(w, 2)[1]); "
+            "print(hashlib.sha1(r.frame.depth.tobytes() + r.frame.color.tobytes()).hexdigest())")
+    digests = set()
+    for threads in ("1", "2", "7"):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, env={**__import__("os").environ,
+                                              "EDGE3D_NUM_THREADS": threads})
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1
 
 
 def test_noise_sigma_grows_with_depth_squared() -> None:
