@@ -59,13 +59,19 @@ def room(n: int, seed: int = 0) -> np.ndarray:
     return rng.permutation(points).astype(np.float32)
 
 
-def best_time(fn: Callable[[], object], repeats: int) -> tuple[float, object]:
-    best, result = float("inf"), None
-    for _ in range(repeats):
+def interleaved_best(fn: Callable[[], object], ref_fn: Callable[[], object], repeats: int,
+                     ref_repeats: int) -> tuple[float, object, float, object]:
+    """Best wall time of each side, alternating runs so that changing machine load hits both."""
+    best, best_ref, result, ref_result = float("inf"), float("inf"), None, None
+    for r in range(repeats):
         start = time.perf_counter()
         result = fn()
         best = min(best, time.perf_counter() - start)
-    return best, result
+        if r < ref_repeats:
+            start = time.perf_counter()
+            ref_result = ref_fn()
+            best_ref = min(best_ref, time.perf_counter() - start)
+    return best, result, best_ref, ref_result
 
 
 def ckdtree_ball_query(points: np.ndarray, centers: np.ndarray, radius: float,
@@ -145,20 +151,90 @@ def agree(kind: str, got: object, want: object) -> str:
     return "identical" if ok else "DIFFERENT"
 
 
+def draw_figure(path: Path) -> None:
+    """The picture in docs/native.md: kernel offset order, octant slots, FPS and ball query."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(11, 5), layout="constrained")
+    grids = fig.subfigures(1, 2, width_ratios=[1.3, 1])
+    axes = grids[0].subplots(2, 3, gridspec_kw={"height_ratios": [3, 2]})
+    for ox in range(3):
+        ax = axes[0, ox]
+        ax.imshow(np.zeros((3, 3)), cmap="Greys", vmin=0, vmax=1)
+        for oy in range(3):
+            for oz in range(3):
+                j = ox * 9 + oy * 3 + oz
+                ax.text(oz, oy, str(j), ha="center", va="center",
+                        weight="bold" if j == 13 else "normal", color="C3" if j == 13 else "k")
+        ax.set_title(f"k=3, dx={ox - 1}", fontsize=9)
+        ax.set_xticks(range(3), [str(v) for v in (-1, 0, 1)])
+        ax.set_yticks(range(3), [str(v) for v in (-1, 0, 1)])
+        ax.set_xlabel("dz", fontsize=8)
+        if ox == 0:
+            ax.set_ylabel("dy", fontsize=8)
+    for dx in range(2):
+        ax = axes[1, dx]
+        ax.imshow(np.zeros((2, 2)), cmap="Greys", vmin=0, vmax=1)
+        for dy in range(2):
+            for dz in range(2):
+                ax.text(dz, dy, str(4 * dx + 2 * dy + dz), ha="center", va="center")
+        ax.set_title(f"k=2 and child slot, dx={dx}", fontsize=9)
+        ax.set_xticks(range(2), ["0", "1"])
+        ax.set_yticks(range(2), ["0", "1"])
+        ax.set_xlabel("dz", fontsize=8)
+        if dx == 0:
+            ax.set_ylabel("dy", fontsize=8)
+    axes[1, 2].axis("off")
+    axes[1, 2].text(0, 0.5, "table[q, j] = row of voxel\nat query[q] + offset_j,\n"
+                    "or M (zero pad row)", fontsize=9, va="center")
+    grids[0].suptitle("neighbor_table column j (x slowest, z fastest)", fontsize=10)
+
+    ax = grids[1].subplots()
+    rng = np.random.default_rng(3)
+    points = np.concatenate([rng.uniform(0, 4, (900, 2)), rng.normal([1, 3], 0.2, (300, 2))])
+    points = np.concatenate([points, np.zeros((len(points), 1))], axis=1).astype(np.float32)
+    centres = native.fps(points, 12)
+    groups = native.ball_query(points, points[centres], 0.45, 16)
+    ax.scatter(points[:, 0], points[:, 1], s=3, c="0.75")
+    for g, c in zip(groups, centres, strict=True):
+        ax.scatter(points[g, 0], points[g, 1], s=7)
+        ax.add_patch(plt.Circle(points[c, :2], 0.45, fill=False, lw=0.6, color="0.3"))
+    ax.scatter(points[centres, 0], points[centres, 1], marker="x", c="k", s=30,
+               label="fps samples")
+    ax.set_aspect("equal")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title("fps(points, 12) and ball_query(r=0.45, k=16):\nfirst 16 indices inside "
+                 "each ball", fontsize=10)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="runs per case at 1M points (more at smaller sizes, where noise is "
+                        "relatively larger)")
     parser.add_argument("--out", type=Path, default=None, help="write a Markdown section here")
+    parser.add_argument("--figure", type=Path, default=None,
+                        help="only draw the docs/native.md picture to this PNG")
     args = parser.parse_args()
+    if args.figure:
+        draw_figure(args.figure)
+        return 0
 
     rows = []
     jobs = [(n, case) for n in args.sizes for case in cases(n)]
     for n, (op, what, ref_name, fn, ref_fn, kind) in tqdm(jobs, desc="bm_native", unit="case"):
-        t_native, got = best_time(fn, args.repeats)
-        t_ref, want = best_time(ref_fn, 1 if n >= 1_000_000 else args.repeats)
+        repeats = args.repeats * max(1, 1_000_000 // (10 * n))
+        ref_repeats = 1 if n >= 1_000_000 else repeats
+        t_native, got, t_ref, want = interleaved_best(fn, ref_fn, repeats, ref_repeats)
         rows.append((op, n, what, t_native, ref_name, t_ref, agree(kind, got, want)))
 
+    load = os.getloadavg()
     threads = os.environ.get("EDGE3D_NUM_THREADS", str(os.cpu_count()))
     lines = [
         "## Native index builder (`edge3d.native`)",
@@ -166,9 +242,13 @@ def main() -> int:
         f"`bench/bm_native.py` on {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores, {threads} native threads; cKDTree with `workers=-1`. "
         "Times are the best of "
-        f"{args.repeats} runs (1 for references at 1M points) and include every step each side "
-        "needs (k-d tree builds included). Speed-up = reference time / native time. "
-        "Input: a synthetic scanned room (floor, walls, table, boxes).",
+        f"{args.repeats} runs at 1M points (1 for the references), {args.repeats * 10} at 10k, "
+        "and include every step each side needs (k-d tree builds included). "
+        "Speed-up = reference time / native time. "
+        "Native and reference runs alternate, so load changes hit both sides; the machine is "
+        f"shared (load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} over 1 / 5 / 15 "
+        "min at the end of the run), so absolute times are inflated and the ratios are the "
+        "stable part. Input: a synthetic scanned room (floor, walls, table, boxes).",
         "",
         "| operation | points | input | native (ms) | reference | reference (ms) | speed-up "
         "| outputs |",

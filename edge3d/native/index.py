@@ -98,6 +98,14 @@ class PyramidLevel:
     parent: np.ndarray
     children: np.ndarray
 
+    @property
+    def octant(self) -> np.ndarray:
+        """int32 [M_l], each voxel's slot in its parent's ``children`` row:
+        ``4 * (x & 1) + 2 * (y & 1) + (z & 1)``; ``parent * 8 + octant`` addresses a transposed
+        convolution's ``[M_{l+1} * 8, C]`` output."""
+        bits = (self.coords & 1).astype(np.int32)
+        return bits[:, 0] * 4 + bits[:, 1] * 2 + bits[:, 2]
+
 
 def _float_array(name: str, value: object, columns: int | None) -> np.ndarray:
     array = np.asarray(value)

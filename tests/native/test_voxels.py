@@ -112,6 +112,8 @@ def test_voxel_pyramid_tables_are_consistent() -> None:
         child = fine.children[rows, slots]
         np.testing.assert_array_equal(fine.parent[child], rows)
         np.testing.assert_array_equal((fine.coords[child] & 1) @ [4, 2, 1], slots)
+        np.testing.assert_array_equal(fine.children[fine.parent, fine.octant],
+                                      np.arange(fine.coords.shape[0]))
         assert len(child) == fine.coords.shape[0]  # every voxel is some parent's child
     assert np.all(levels[-1].parent == -1) and levels[-1].children.shape == (0, 8)
 
