@@ -83,6 +83,52 @@ def save_variants(model: Any, directory: str | Path, stem: str = "model") -> tup
     return paths
 
 
+def to_fp16(model: Any) -> Any:
+    """An FP16 copy of ``model`` for strongly typed TensorRT builds (TensorRT >= 11 has no FP16
+    builder flag, so the precision must be in the ONNX types).
+
+    Float32 graph inputs, outputs, value infos, initializers and constants become float16;
+    ``Cast(to=FLOAT)`` becomes ``Cast(to=FLOAT16)``. Inputs that ONNX requires in float32
+    (Resize/Upsample scales) keep their type. ``edge3d`` ops take FP16 I/O and accumulate in
+    FP32 themselves (docs/ops.md). Run it on the model before ``make_variants``.
+    """
+    import numpy as np
+    import onnx
+    from onnx import AttributeProto, TensorProto, helper, numpy_helper
+
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    graph = out.graph
+    keep32 = {node.input[i] for node in _walk(graph) if node.op_type in ("Resize", "Upsample")
+              for i in (1, 2) if i < len(node.input) and node.input[i]}
+
+    def half(tensor: Any) -> Any:
+        array = numpy_helper.to_array(tensor).astype(np.float16)
+        return numpy_helper.from_array(array, tensor.name)
+
+    for i, init in enumerate(graph.initializer):
+        if init.data_type == TensorProto.FLOAT and init.name not in keep32:
+            graph.initializer[i].CopyFrom(half(init))
+    for value in (*graph.input, *graph.output, *graph.value_info):
+        if value.type.tensor_type.elem_type == TensorProto.FLOAT and value.name not in keep32:
+            value.type.tensor_type.elem_type = TensorProto.FLOAT16
+    for node in _walk(graph):
+        if node.op_type == "Constant" and node.output[0] in keep32:
+            continue
+        for attr in node.attribute:
+            if node.op_type == "Cast" and attr.name == "to" and attr.i == TensorProto.FLOAT:
+                attr.i = TensorProto.FLOAT16
+            elif attr.type == AttributeProto.TENSOR and attr.t.data_type == TensorProto.FLOAT:
+                attr.t.CopyFrom(half(attr.t))
+            elif node.op_type == "Constant" and attr.name == "value_float":
+                value = np.array(attr.f, np.float16)
+                node.attribute.remove(attr)
+                node.attribute.append(helper.make_attribute(
+                    "value", numpy_helper.from_array(value)))
+                break
+    return out
+
+
 def edge3d_nodes(model: Any) -> Iterator[Any]:
     """Every ``edge3d`` node of the model, subgraphs (If/Loop/Scan bodies) included."""
     yield from (n for n in _walk(model.graph) if n.domain == DOMAIN)

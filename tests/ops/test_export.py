@@ -103,3 +103,22 @@ def test_variants_reject_unknown_op_and_wrong_version() -> None:
     old.opset_import[0].version = 17
     with pytest.raises(FormatError, match="opset"):
         make_variants(old)
+
+
+def test_fp16_variant_runs_close_to_fp32(exported: onnx.ModelProto) -> None:
+    from edge3d.export.onnx_variants import to_fp16
+
+    portable16, trt16 = make_variants(to_fp16(exported))
+    assert {i.type.tensor_type.elem_type for i in trt16.graph.input} == {onnx.TensorProto.FLOAT16}
+    sess = ort.InferenceSession(portable16.SerializeToString(), providers=["CPUExecutionProvider"])
+    torch.manual_seed(1)
+    points, boxes = torch.rand(200, 3), torch.sort(torch.rand(6, 2, 3), dim=1).values
+    got = sess.run(None, {"points": points.numpy().astype(np.float16),
+                          "boxes": boxes.numpy().astype(np.float16)})
+    torch.manual_seed(0)
+    model = TwoOps().eval()
+    with torch.no_grad():
+        want = model(points.half().float(), boxes.half().float())
+    for g, w in zip(got, want, strict=True):
+        assert g.dtype == np.float16
+        np.testing.assert_allclose(g.astype(np.float32), w.numpy(), atol=2e-2)
