@@ -171,3 +171,18 @@ def test_decimation_filter_updates_intrinsics_and_aligns_colour(tmp_path):
     f = out[0]
     assert f.depth.shape == (24, 32) and f.color.shape == (24, 32, 3)
     assert np.all(np.abs(f.depth[f.depth > 0].astype(int) - 1500) <= 2)
+
+
+def test_frame_number_jumps_are_reported_as_gaps(tmp_path):
+    frames = make_frames(4)
+    for f, n in zip(frames, (0, 1, 5, 6), strict=True):
+        f.index, f.timestamp = n, n / 30.0
+    frames[2].color = None  # a colour frame that never came: that depth frame has no colour
+    path = write_recording(frames, tmp_path / "rec.db3")
+    with open_source(path) as src:
+        out = list(src)
+        gaps = src.stats.gaps
+    assert [f.index for f in out] == [0, 1, 5, 6]
+    assert [f.color is None for f in out] == [False, False, True, False]
+    assert len(gaps) == 1 and gaps[0].after_index == 1
+    assert gaps[0].seconds == pytest.approx(4 / 30.0, abs=1e-6)
