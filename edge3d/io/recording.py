@@ -263,7 +263,8 @@ class RecordingSource(FrameSource):
 
     Colour is paired with the depth frame nearest in time (within half a colour frame period) and
     aligned to depth with librealsense's ``align`` unless it already is (same intrinsics, identity
-    extrinsics, as :func:`write_recording` records it). ``filters`` (see
+    extrinsics, as :func:`write_recording` records it); with ``align=False`` colour that is not
+    aligned already is not read. ``filters`` (see
     :mod:`edge3d.io.rs_filters`) run on depth before alignment; intrinsics follow decimation.
 
     Poses and depth checksums come from the sidecar when there is one: a depth frame whose CRC-32
@@ -294,14 +295,17 @@ class RecordingSource(FrameSource):
             self._depth_profile.as_video_stream_profile().get_intrinsics())
         self._filters = DepthFilterChain(filters)
         self._align_block = None
-        if align and self._color_profile is not None:
+        if self._color_profile is not None:
             ext = self._color_profile.get_extrinsics_to(self._depth_profile)
             same_intr = intrinsics_from_rs(
                 self._color_profile.as_video_stream_profile().get_intrinsics()
             ) == self._raw_intrinsics
             decimated = "decimation" in self._filters.names
             if not (same_intr and is_identity_extrinsics(ext)) or decimated:
-                self._align_block = rs.align(rs.stream.depth)
+                if align:
+                    self._align_block = rs.align(rs.stream.depth)
+                else:  # frames carry only colour registered to depth
+                    self._color_sensor = self._color_profile = None
         self._color_tolerance_s = 0.5 / max(1, self._color_profile.fps()) if self._color_profile \
             else 0.0
         self.records: dict[int, sidecar.FrameRecord] = {}

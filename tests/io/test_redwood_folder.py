@@ -130,3 +130,18 @@ def test_scannet_export_folder_registers_colour(tmp_path):
     # depth pixel u maps to colour column 2u + 0.5 -> rounds to 2u (or 2u + 1)
     cols = f.color[..., 0].astype(int) // 7
     assert np.all(np.abs(cols - 2 * np.arange(16)[None, :]) <= 1)
+
+
+def test_open3d_intrinsics_json(tmp_path):
+    folder, depths, _ = _plain_folder(tmp_path)
+    # Open3D's PinholeCameraIntrinsic JSON: column-major matrix; depth_scale in units per metre
+    (folder / "intrinsics.json").unlink()
+    (folder / "camera_intrinsic.json").write_text(json.dumps(
+        {"width": 16, "height": 12, "intrinsic_matrix": [20.0, 0, 0, 0, 21.0, 0, 7.5, 5.5, 1],
+         "depth_scale": 1000.0}))
+    with open_source(folder) as src:
+        k = src.intrinsics
+        frames = list(src)
+    assert (k.fx, k.fy, k.cx, k.cy) == (20.0, 21.0, 7.5, 5.5)
+    assert frames[0].depth_scale == 0.001
+    np.testing.assert_array_equal(frames[0].depth, depths[0])
