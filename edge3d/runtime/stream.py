@@ -237,9 +237,9 @@ class Stream:
         frame_queue, update_queue: queue sizes (see the note at the top of this module).
         max_frames: stop after this many frames from the source.
         track_ids: keep instance ids stable across updates (:class:`InstanceTracker`).
-        map_voxel: the extracted surface (about three points per surface voxel) is averaged to
-            one point per cell of this size before segmentation; default ``voxel_size``; 0
-            keeps every point.
+        map_voxel: the extracted surface (about three points per surface voxel, more where
+            noise thickens it) is averaged to one point per cell of this size before
+            segmentation; default ``2 * voxel_size``; 0 keeps every point.
         join_timeout: seconds :meth:`close` waits for each thread.
     """
 
@@ -264,7 +264,7 @@ class Stream:
             segmenter = Segmenter(model, backend=backend, device=device)
         self.segmenter = segmenter
         self.every = every
-        self.map_voxel = voxel_size if map_voxel is None else float(map_voxel)
+        self.map_voxel = 2 * voxel_size if map_voxel is None else float(map_voxel)
         self.max_frames = max_frames
         self.join_timeout = join_timeout
         self._fusion = Fusion(voxel_size=voxel_size, tracking=tracking, max_blocks=max_blocks,

@@ -31,7 +31,8 @@ class InstanceTracker:
         voxel_size: voxel edge (m) at which overlap is counted; about twice the map's voxel size
             tolerates re-extraction jitter.
         min_votes: fewest shared voxels for a segment to inherit an id (Voxblox++:
-            ``min_label_voxel_count`` = 20 at its resolution).
+            ``min_label_voxel_count`` = 20 at its resolution); a segment of fewer than
+            ``2 * min_votes`` voxels needs half of its voxels.
         min_overlap: fewest shared voxels as a fraction of the new segment's voxels.
         memory: updates an absent instance's voxels are kept.
     """
@@ -100,11 +101,12 @@ class InstanceTracker:
             taken: set[int] = set()
             for i in np.argsort(-votes, kind="stable"):
                 s, old = divmod(int(pair[i]), self.next_id + 1)
-                if votes[i] < self.min_votes:
-                    break
                 if s in mapping or old in taken:
                     continue
-                if votes[i] < self.min_overlap * len(inst_keys[s]):
+                # A segment smaller than 2 * min_votes voxels needs half of them to match.
+                size = len(inst_keys[s])
+                if votes[i] < min(self.min_votes, (size + 1) // 2) or \
+                        votes[i] < self.min_overlap * size:
                     continue
                 mapping[s] = old
                 taken.add(old)

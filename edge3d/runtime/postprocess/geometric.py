@@ -44,6 +44,7 @@ CLASS_NAMES = ("object", "floor", "wall", "ceiling")
 OBJECT, FLOOR, WALL, CEILING = range(4)
 SCORE_AREA = 0.25  # m²: a cluster of this much surface scores 1 - 1/e
 _FIT_POINTS = 50_000  # plane fits use about this many points
+_REFERENCE_SPACING = 0.02  # m: ``min_points`` is meant at this point spacing
 _BEHIND_MARGIN = 0.1  # m beyond a wall's noise band before a point counts as behind it
 
 
@@ -63,8 +64,10 @@ class GeometricParams:
             the points in front of it along its span.
         max_walls: at most this many walls are removed.
         ransac_iterations: line hypotheses per wall search.
-        cluster_distance: clustering distance (grid cell edge).
-        min_points: smallest cluster kept, in input points.
+        cluster_distance: clustering distance (grid cell edge); at least 1.5 x the cloud's
+            point spacing is used.
+        min_points: smallest cluster kept, in input points at 2 cm spacing (scaled by
+            (2 cm / spacing)² for sparser clouds).
         min_cells: smallest cluster kept, in occupied grid cells (density-independent).
         max_grid_cells: beyond this many cells, clustering uses the sparse path.
         seed: RANSAC seed; the result is deterministic for a given input.
@@ -143,23 +146,27 @@ class GeometricSegmenter:
             return SegmentationResult(labels, classes, [], list(CLASS_NAMES), {"planes": 0.0,
                                                                                "cluster": 0.0})
         t0 = time.perf_counter()
+        # Sparser clouds (a map averaged to 8 cm, a far scan) need coarser cells: distances
+        # below the point spacing would cut every object into single points.
+        spacing = point_spacing(points)
+        dist = max(p.cluster_distance, 1.5 * spacing)
+        min_points = max(3, round(p.min_points * min(1.0, (_REFERENCE_SPACING / spacing) ** 2)))
         floor, ceiling = _floor_and_ceiling(points, p)
         classes[floor] = FLOOR
         classes[ceiling] = CEILING
         rest = np.flatnonzero(classes < 0)
-        walls = _walls(points[rest], p)
+        walls = _walls(points[rest], p, max(p.plane_threshold, spacing))
         classes[rest[walls]] = WALL
         t1 = time.perf_counter()
         timings["planes"] = t1 - t0
 
         rest = np.flatnonzero(classes < 0)
-        comp, cells_per_comp = _voxel_components(points[rest], p.cluster_distance,
-                                                 p.max_grid_cells)
+        comp, cells_per_comp = _voxel_components(points[rest], dist, p.max_grid_cells)
         instances: list[Instance] = []
         if len(rest):
             counts = np.bincount(comp, minlength=len(cells_per_comp))
-            keep = np.flatnonzero((counts >= p.min_points) & (cells_per_comp >= p.min_cells))
-            area = cells_per_comp[keep] * p.cluster_distance ** 2
+            keep = np.flatnonzero((counts >= min_points) & (cells_per_comp >= p.min_cells))
+            area = cells_per_comp[keep] * dist ** 2
             scores = 1.0 - np.exp(-area / SCORE_AREA)
             order = np.argsort(-scores, kind="stable")
             keep, scores = keep[order], scores[order]
@@ -246,40 +253,56 @@ def _noise_band(d: np.ndarray, p: GeometricParams) -> float:
                          p.max_plane_band))
 
 
-def _walls(points: np.ndarray, p: GeometricParams) -> np.ndarray:
-    """Boolean mask of points on vertical planes that bound the map."""
+def point_spacing(points: np.ndarray, cell: float = 0.25) -> float:
+    """Typical distance between neighbouring surface points (m), from how many points fill
+    the fuller quarter of ``cell``-sized cubes (a surface crossing a cube covers about
+    ``cell²``)."""
+    if len(points) < 10:
+        return _REFERENCE_SPACING
+    ijk = np.floor((points - points.min(0)) / cell).astype(np.int64)
+    dims = ijk.max(0) + 1
+    _, counts = np.unique((ijk[:, 0] * dims[1] + ijk[:, 1]) * dims[2] + ijk[:, 2],
+                          return_counts=True)
+    return float(cell / np.sqrt(max(np.percentile(counts, 75), 1.0)))
+
+
+def _walls(points: np.ndarray, p: GeometricParams, cell: float) -> np.ndarray:
+    """Boolean mask of points on vertical planes that bound the map; ``cell``: the x-y grid
+    of the column analysis (at least the point spacing)."""
     n = len(points)
     out = np.zeros(n, bool)
     if n == 0:
         return out
-    cell = p.plane_threshold
     origin = points.min(0)
-    xyz = np.floor((points - origin) / cell).astype(np.int64)
-    dims = xyz.max(0) + 1
-    col = xyz[:, 0] * dims[1] + xyz[:, 1]
-    # Height coverage per column: distinct z cells, so gaps (occlusion behind furniture) count
-    # only against the covered height, not as a break.
-    occupied = np.unique(col * dims[2] + xyz[:, 2]) // dims[2]
-    cols, zcount = np.unique(occupied, return_counts=True)
-    tall = cols[zcount * cell >= 0.6 * p.wall_min_height]
+    ij = np.floor((points[:, :2] - origin[:2]) / cell).astype(np.int64)
+    ny = int(ij[:, 1].max()) + 1
+    cols, inv = np.unique(ij[:, 0] * ny + ij[:, 1], return_inverse=True)
+    # Tall columns: their points span most of a wall's height (gaps, from furniture in front,
+    # do not matter).
+    zmin = np.full(len(cols), np.inf, np.float32)
+    zmax = np.full(len(cols), -np.inf, np.float32)
+    np.minimum.at(zmin, inv, points[:, 2])
+    np.maximum.at(zmax, inv, points[:, 2])
+    tall = cols[zmax - zmin >= 0.6 * p.wall_min_height]
     if len(tall) < 2:
         return out
-    cand = (np.c_[tall // dims[1], tall % dims[1]] + 0.5) * cell + origin[:2]
+    cand = (np.c_[tall // ny, tall % ny] + 0.5) * cell + origin[:2]
     # Fitting and the bounds test use an even subsample; only accepted walls touch every point.
     xy = points[:: max(1, n // _FIT_POINTS), :2].astype(np.float64)
     rng = np.random.default_rng(p.seed)
     min_cells = p.wall_min_length / cell
     thr = p.plane_threshold
+    thr_c = max(thr, cell / 2)  # cell centres sit up to half a cell off a diagonal wall
     for _ in range(p.max_walls):
         if len(cand) < min_cells:
             break
-        line = _ransac_line(cand, thr, p.ransac_iterations, rng)
+        line = _ransac_line(cand, thr_c, p.ransac_iterations, rng)
         if line is None:
             break
-        normal, offset = _refine_line(xy, *line, thr)
-        inl = np.abs(cand @ normal - offset) < thr
+        normal, offset = _refine_line(xy, *line, thr_c)
+        inl = np.abs(cand @ normal - offset) < thr_c
         if inl.sum() < 2:
-            cand = cand[np.abs(cand @ line[0] - line[1]) >= thr]
+            cand = cand[np.abs(cand @ line[0] - line[1]) >= thr_c]
             continue
         direction = np.array([-normal[1], normal[0]])
         t = cand[inl] @ direction
