@@ -186,3 +186,71 @@ def test_frame_number_jumps_are_reported_as_gaps(tmp_path):
     assert [f.color is None for f in out] == [False, False, True, False]
     assert len(gaps) == 1 and gaps[0].after_index == 1
     assert gaps[0].seconds == pytest.approx(4 / 30.0, abs=1e-6)
+
+
+def _camera_like_recording(path, n=3):
+    """A recording shaped like a real camera's: colour at twice the depth resolution with its
+    own intrinsics (what write_recording never produces), made with the software device."""
+    import pyrealsense2 as rs
+
+    dev = rs.software_device()
+    ds, cs = dev.add_sensor("Stereo Module"), dev.add_sensor("RGB Camera")
+
+    def stream(kind, fmt, bpp, w, h, f, uid):
+        intr = rs.intrinsics()
+        intr.width, intr.height, intr.fx, intr.fy = w, h, f, f
+        intr.ppx, intr.ppy = (w - 1) / 2, (h - 1) / 2
+        intr.model, intr.coeffs = rs.distortion.none, [0.0] * 5
+        vs = rs.video_stream()
+        vs.type, vs.fmt, vs.bpp, vs.width, vs.height, vs.fps = kind, fmt, bpp, w, h, 30
+        vs.index, vs.uid, vs.intrinsics = 0, uid, intr
+        return vs
+
+    dp = ds.add_video_stream(stream(rs.stream.depth, rs.format.z16, 2, 32, 24, 30.0, 1))
+    cp = cs.add_video_stream(stream(rs.stream.color, rs.format.bgr8, 3, 64, 48, 60.0, 2))
+    ds.add_read_only_option(rs.option.depth_units, 0.001)
+    ext = rs.extrinsics()
+    ext.rotation, ext.translation = [1.0, 0, 0, 0, 1.0, 0, 0, 0, 1.0], [0.0, 0.0, 0.0]
+    dp.register_extrinsics_to(cp, ext)
+    rec = rs.recorder(str(path), dev, False)
+    ds.open(dp)
+    cs.open(cp)
+    got = []
+    ds.start(got.append)
+    cs.start(got.append)
+    color = np.zeros((48, 64, 3), np.uint8)
+    color[..., 2] = (np.arange(64) * 3)[None, :]  # bgr8: red encodes the colour column
+    for i in range(n):
+        for sensor, prof, pix, bpp in ((ds, dp, np.full((24, 32), 1000, np.uint16), 2),
+                                       (cs, cp, color, 3)):
+            f = rs.software_video_frame()
+            f.pixels, f.stride, f.bpp = pix, pix.shape[1] * bpp, bpp
+            f.timestamp, f.frame_number = i * 33.3 + (2.0 if bpp == 3 else 0.0), 100 + i
+            f.domain, f.profile = rs.timestamp_domain.hardware_clock, prof.as_video_stream_profile()
+            if bpp == 2:
+                f.depth_units = 0.001
+            sensor.on_video_frame(f)
+        deadline = time.monotonic() + 5
+        while len(got) < 2 * (i + 1) and time.monotonic() < deadline:
+            time.sleep(0.005)
+    for s in (ds, cs):
+        s.stop()
+    for s in (ds, cs):
+        s.close()
+    del rec
+
+
+def test_camera_like_recording_aligns_colour_to_depth(tmp_path):
+    path = tmp_path / "camera.db3"
+    _camera_like_recording(path)
+    with open_source(path) as src:
+        out = list(src)
+    assert [f.index for f in out] == [100, 101, 102]
+    f = out[0]
+    assert f.color.shape == (24, 32, 3) and f.pose is None
+    # depth pixel u (cx 15.5, f 30) at 1 m maps to colour column 2u + 0.5 (cx 31.5, f 60); red
+    # came from bgr8, so channel 0 holds 3 * column
+    cols = f.color[..., 0].astype(int) // 3
+    assert np.all(np.abs(cols - 2 * np.arange(32)[None, :]) <= 1)
+    with open_source(path, align=False) as src:
+        assert all(g.color is None for g in src)
