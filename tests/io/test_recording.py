@@ -254,3 +254,18 @@ def test_camera_like_recording_aligns_colour_to_depth(tmp_path):
     assert np.all(np.abs(cols - 2 * np.arange(32)[None, :]) <= 1)
     with open_source(path, align=False) as src:
         assert all(g.color is None for g in src)
+
+
+def test_frame_missing_from_recording_is_counted(tmp_path):
+    frames = make_frames(5, color=False)
+    path = write_recording(frames, tmp_path / "rec.db3")
+    with sqlite3.connect(path) as db:  # drop the third depth frame's message
+        (mid,) = db.execute(
+            "SELECT m.id FROM messages m JOIN topics t ON m.topic_id = t.id "
+            "WHERE t.name LIKE '%Depth_0/image/data%' ORDER BY m.id LIMIT 1 OFFSET 2").fetchone()
+        db.execute("DELETE FROM messages WHERE id = ?", (mid,))
+    with open_source(path) as src:
+        out = list(src)
+        assert [f.index for f in out] == [0, 1, 3, 4]
+        assert src.stats.skip_reasons["missing from recording"] == 1
+        assert [g.after_index for g in src.stats.gaps] == [1]
