@@ -84,6 +84,8 @@ class LiveCamera(FrameSource):
             trying until :meth:`close`.
     """
 
+    live = True
+
     def __init__(self, width: int = 640, height: int = 480, fps: int = 30,
                  serial: str | None = None,
                  filters: Iterable[FilterSpec] | str | None = DEFAULT_FILTERS, align: bool = True,
@@ -185,7 +187,7 @@ class LiveCamera(FrameSource):
                 break
             try:
                 self._open()
-            except SourceError as exc:
+            except (SourceError, RuntimeError) as exc:  # RuntimeError: a USB reset in progress
                 waited = time.monotonic() - start
                 if self.reconnect_timeout_s is not None and waited > self.reconnect_timeout_s:
                     raise SourceError(f"RealSense {self.serial} did not come back within "

@@ -74,7 +74,11 @@ class FrameSource(ABC):
 
     Sources hold files or devices open: use them in a ``with`` block or call :meth:`close`.
     Iteration is single-pass (a live camera cannot rewind); open the source again to re-read.
+    ``live`` is True for a camera, whose frames lose value as they age (a consumer may drop old
+    ones), and False for files, whose every frame should be processed.
     """
+
+    live: bool = False
 
     def __init__(self) -> None:
         self.stats = SourceStats()
