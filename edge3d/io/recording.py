@@ -478,6 +478,7 @@ class RecordingSource(FrameSource):
 
     def close(self) -> None:
         self._stop_sensors()
+        self._device = self._playback = None  # releases the file
         super().close()
 
 
