@@ -29,7 +29,7 @@ from edge3d.io.sens import SensReader, SensSource
 
 __all__ = [
     "BENCHMARK_CLASS_IDS", "BENCHMARK_CLASS_NAMES", "NYU40_NAMES", "Scene", "SensReader",
-    "SensSource", "load_scene", "read_label_map",
+    "SensSource", "axis_alignment", "load_scene", "read_label_map",
 ]
 
 NYU40_NAMES = (
@@ -52,8 +52,8 @@ LABEL_MAP_FILE = "scannetv2-labels.combined.tsv"
 class Scene(NamedTuple):
     """A labelled ScanNet mesh. All arrays have one row per vertex.
 
-    ``points`` float32 [N, 3] metres (ScanNet's scan frame, z up; ``axis_alignment`` float64
-    [4, 4] from ``<scene>.txt`` aligns it to the room axes, identity if absent), ``colors`` uint8
+    ``points`` float32 [N, 3] metres (ScanNet's scan frame, z up; :func:`axis_alignment` gives
+    the transform to the room axes), ``colors`` uint8
     [N, 3], ``semantic`` int32 [N] NYU40 id (0 = unannotated), ``instance`` int32 [N]
     (objectId + 1, 0 = unannotated), ``gt_ids`` int32 [N] = semantic * 1000 + instance, the
     benchmark's ground-truth format.
@@ -64,7 +64,6 @@ class Scene(NamedTuple):
     semantic: np.ndarray
     instance: np.ndarray
     gt_ids: np.ndarray
-    axis_alignment: np.ndarray
 
 
 def read_label_map(path: str | os.PathLike, to: str = "nyu40id") -> dict[str, int]:
@@ -108,8 +107,12 @@ def _read_json(path: Path) -> dict:
         raise FormatError(f"{path}: unreadable JSON ({exc})") from exc
 
 
-def read_axis_alignment(meta: Path) -> np.ndarray:
-    """``axisAlignment`` (16 numbers, row-major) from ``<scene>.txt``; identity if absent."""
+def axis_alignment(scene_dir: str | os.PathLike) -> np.ndarray:
+    """``axisAlignment`` float64 [4, 4] (16 numbers, row-major) from ``<scene>/<scene>.txt``:
+    the transform that aligns the scan to the room axes (ScanNet200 applies it to vertices);
+    identity if absent."""
+    scene_dir = Path(scene_dir)
+    meta = scene_dir / f"{scene_dir.name}.txt"
     if meta.is_file():
         for line in meta.read_text().splitlines():
             key, _, value = line.partition("=")
@@ -178,7 +181,6 @@ def load_scene(scene_dir: str | os.PathLike, label_map: dict[str, int] | str | o
     return Scene(
         points=np.asarray(mesh["points"], np.float32), colors=np.asarray(colors, np.uint8),
         semantic=semantic, instance=instance, gt_ids=semantic * 1000 + instance,
-        axis_alignment=read_axis_alignment(scene_dir / f"{scene_dir.name}.txt"),
     )
 
 

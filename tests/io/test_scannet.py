@@ -7,7 +7,7 @@ import pytest
 
 from edge3d.errors import FormatError
 from edge3d.io import open_source
-from edge3d.io.scannet import BENCHMARK_CLASS_NAMES, SensReader, load_scene
+from edge3d.io.scannet import BENCHMARK_CLASS_NAMES, SensReader, axis_alignment, load_scene
 from edge3d.io.sens import SensSource
 from tests.io.writers import write_scannet_scene, write_sens
 
@@ -40,7 +40,8 @@ def test_load_scene_benchmark_labels(tmp_path):
     np.testing.assert_array_equal(s.semantic, [6] * 6 + [5, 5, 5, 5, 0, 0])
     np.testing.assert_array_equal(s.instance, [1] * 6 + [2, 2, 3, 3, 0, 0])
     np.testing.assert_array_equal(s.gt_ids, [6001] * 6 + [5002, 5002, 5003, 5003, 0, 0])
-    assert s.axis_alignment[0, 3] == 1.0
+    assert axis_alignment(scene_dir)[0, 3] == 1.0
+    assert len(s) == 5 and s[4] is s.gt_ids  # unpacks as the five arrays
     assert "sofa" in BENCHMARK_CLASS_NAMES and len(BENCHMARK_CLASS_NAMES) == 18
 
 
