@@ -203,10 +203,7 @@ def voxelize(
                 f"features has {feats.shape[0]} rows but points has {pts.shape[0]}; "
                 "give one feature row per point"
             )
-    try:
-        coords, mean_features, centroids, p2v, offsets, members = _ext().voxelize(pts, size, feats)
-    except ValueError as exc:
-        raise ValueError(str(exc)) from None
+    coords, mean_features, centroids, p2v, offsets, members = _ext().voxelize(pts, size, feats)
     if feats is None:
         mean_features = np.zeros((coords.shape[0], 0), np.float32)
     return VoxelGrid(coords, mean_features, centroids, p2v, offsets, members)
@@ -278,11 +275,7 @@ def neighbor_table(
         rows = cap
     if rows * k**3 >= 2**62:
         raise ValueError(f"a [{rows}, {k**3}] table is too large; lower kernel_size")
-    try:
-        table = _ext().neighbor_table(c, q, k, d, rows)
-    except ValueError as exc:
-        raise ValueError(str(exc)) from None
-    return table, int(q.shape[0])
+    return _ext().neighbor_table(c, q, k, d, rows), int(q.shape[0])
 
 
 def fps(points: np.ndarray, n: int, start: int = 0) -> np.ndarray:

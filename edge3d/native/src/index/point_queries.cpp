@@ -9,13 +9,15 @@
 namespace edge3d::index {
 namespace {
 
-// Runs fn(i) for every query, visiting queries along a Morton curve so that consecutive queries
-// walk the same part of the tree (each result depends only on its own query).
+// Runs fn(i, scratch) for every query, visiting queries along a Morton curve so that consecutive
+// queries walk the same part of the tree (each result depends only on its own query). `scratch`
+// is a buffer reused within one thread's share of the queries.
 template <typename Fn>
 void for_each_query(const float* queries, int64_t q, Fn&& fn) {
   const std::vector<int32_t> order = morton_order(queries, q);
   parallel_for(q, 256, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) fn(static_cast<int64_t>(order[i]));
+    std::vector<int32_t> scratch;
+    for (int64_t i = b; i < e; ++i) fn(static_cast<int64_t>(order[i]), scratch);
   });
 }
 
@@ -27,8 +29,7 @@ std::vector<int32_t> ball_query(const float* points, int64_t n, const float* cen
   if (k == 0 || c == 0) return out;
   const KdTree tree(points, n);
   const float r2 = radius * radius;
-  for_each_query(centers, c, [&](int64_t i) {
-    thread_local std::vector<int32_t> hits;
+  for_each_query(centers, c, [&](int64_t i, std::vector<int32_t>& hits) {
     hits.clear();
     tree.within(centers + 3 * i, r2, hits);
     if (hits.empty()) return;
@@ -45,8 +46,9 @@ void knn(const float* points, int64_t n, const float* queries, int64_t q, int k,
          float* d2) {
   if (k == 0 || q == 0) return;
   const KdTree tree(points, n);
-  for_each_query(queries, q,
-                 [&](int64_t i) { tree.knn(queries + 3 * i, k, idx + i * k, d2 + i * k); });
+  for_each_query(queries, q, [&](int64_t i, std::vector<int32_t>&) {
+    tree.knn(queries + 3 * i, k, idx + i * k, d2 + i * k);
+  });
 }
 
 void three_nn_weights(const float* points, int64_t n, const float* queries, int64_t q,
@@ -54,7 +56,7 @@ void three_nn_weights(const float* points, int64_t n, const float* queries, int6
   if (q == 0) return;
   const int k = static_cast<int>(std::min<int64_t>(n, 3));
   const KdTree tree(points, n);
-  for_each_query(queries, q, [&](int64_t i) {
+  for_each_query(queries, q, [&](int64_t i, std::vector<int32_t>&) {
     int32_t id[3];
     float d2[3];
     tree.knn(queries + 3 * i, k, id, d2);
