@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 _BACKGROUND = (24, 26, 30)
 _TEXT = (235, 235, 235)
 _GOLDEN = 0.618033988749895
+_LIGHT = np.array([0.35, 0.5, 0.79], np.float32)  # unit vector, from above and to one side
 
 
 def id_colors(ids: np.ndarray) -> np.ndarray:
@@ -41,9 +42,10 @@ def id_colors(ids: np.ndarray) -> np.ndarray:
 
 
 def instance_point_colors(result: SegmentationResult, colors: np.ndarray | None,
-                          n: int) -> np.ndarray:
+                          n: int, normals: np.ndarray | None = None) -> np.ndarray:
     """uint8 [N, 3]: instance points in their id colour, the rest in dimmed grey scene colour
-    (so that floor and walls read as context, not as objects)."""
+    (so that floor and walls read as context, not as objects); shaded by ``normals`` when
+    given, so that shapes read in 3D."""
     if colors is None:
         base = np.full((n, 3), 150, np.float32)
     else:
@@ -56,6 +58,8 @@ def instance_point_colors(result: SegmentationResult, colors: np.ndarray | None,
     if has.any():
         uniq, inv = np.unique(lab[has], return_inverse=True)
         out[has] = id_colors(uniq)[inv]
+    if normals is not None and len(normals) == n:
+        out *= (0.7 + 0.3 * np.abs(np.asarray(normals, np.float32) @ _LIGHT))[:, None]
     return out.clip(0, 255).astype(np.uint8)
 
 
@@ -129,17 +133,23 @@ def render_update(update: StreamUpdate, panel_width: int = 480) -> Image.Image:
     """The picture the demo writes for each update: the camera's colour image, the segmented
     map seen from the camera, the map from above with instance ids and boxes, and a header
     line with the frame, instance count and stage rates."""
+    from edge3d.runtime.postprocess.geometric import point_spacing
+
     result, pts = update.result, update.points
-    cols = instance_point_colors(result, update.colors, len(pts))
+    cols = instance_point_colors(result, update.colors, len(pts), update.normals)
     panels, titles = [], []
     frame = update.frame
+    camera_view = None
     if frame is not None:
         k = frame.intrinsics.scaled(panel_width / frame.intrinsics.width)
         if frame.color is not None:
             panels.append(_resize(frame.color, k.width, k.height))
             titles.append("camera colour")
         if update.pose is not None:
-            panels.append(render_camera(pts, cols, update.pose, frame.intrinsics, panel_width))
+            size = 1.3 * point_spacing(pts)
+            camera_view = len(panels)
+            panels.append(render_camera(pts, cols, update.pose, frame.intrinsics, panel_width,
+                                        point_size=size))
             titles.append("map from the camera")
         height = k.height
     else:
@@ -150,6 +160,8 @@ def render_update(update: StreamUpdate, panel_width: int = 480) -> Image.Image:
     img = _compose(panels, titles, _header(update))
     _annotate_top(img, result, pts, scale, x0, y0, offset=(panel_width + 8) * (len(panels) - 1),
                   height=height, pose=update.pose)
+    if camera_view is not None:
+        _annotate_camera(img, result, update.pose, k, offset=(panel_width + 8) * camera_view)
     return img
 
 
@@ -193,6 +205,32 @@ def _compose(panels: list[np.ndarray], titles: list[str], header: str) -> Image.
     return img
 
 
+def _label(draw, x: float, y: float, text: str, color: tuple[int, ...], font) -> None:
+    tw = draw.textlength(text, font=font)
+    draw.rectangle([x - tw / 2 - 3, y - 9, x + tw / 2 + 3, y + 8], fill=(0, 0, 0))
+    draw.text((x - tw / 2, y - 8), text, fill=color, font=font)
+
+
+def _annotate_camera(img: Image.Image, result: SegmentationResult, pose: np.ndarray,
+                     k: Intrinsics, offset: int) -> None:
+    """Instance ids at their centroids in the camera view (``k``: the panel's intrinsics)."""
+    from PIL import ImageDraw
+
+    if not result.instances:
+        return
+    draw = ImageDraw.Draw(img)
+    font = _font(13)
+    cents = np.array([i.centroid for i in result.instances], np.float32)
+    pc = transform_points(invert_pose(pose), cents)
+    for inst, (x, y, z) in zip(result.instances, pc, strict=True):
+        if z < 0.1:
+            continue
+        u, v = x / z * k.fx + k.cx, y / z * k.fy + k.cy
+        if 0 <= u < k.width and 0 <= v < k.height:
+            color = tuple(int(c) for c in id_colors(np.array([inst.id]))[0])
+            _label(draw, offset + u, 30 + 22 + v, str(inst.id), color, font)
+
+
 def _annotate_top(img: Image.Image, result: SegmentationResult, pts: np.ndarray, scale: float,
                   x0: float, y0: float, offset: int, height: int, pose: np.ndarray | None
                   ) -> None:
@@ -209,11 +247,7 @@ def _annotate_top(img: Image.Image, result: SegmentationResult, pts: np.ndarray,
         color = tuple(int(c) for c in id_colors(np.array([inst.id]))[0])
         (ax, ay), (bx, by) = to_px(*inst.box_min[:2]), to_px(*inst.box_max[:2])
         draw.rectangle([min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)], outline=color)
-        cx, cy = to_px(*inst.centroid[:2])
-        label = str(inst.id)
-        tw = draw.textlength(label, font=font)
-        draw.rectangle([cx - tw / 2 - 3, cy - 9, cx + tw / 2 + 3, cy + 8], fill=(0, 0, 0))
-        draw.text((cx - tw / 2, cy - 8), label, fill=color, font=font)
+        _label(draw, *to_px(*inst.centroid[:2]), str(inst.id), color, font)
     if pose is not None:  # the camera: a dot and its viewing direction
         cx, cy = to_px(pose[0, 3], pose[1, 3])
         fwd = pose[:2, 2] / max(float(np.linalg.norm(pose[:2, 2])), 1e-6)
