@@ -248,7 +248,9 @@ def main() -> int:
         "Native and reference runs alternate, so load changes hit both sides; the machine is "
         f"shared (load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} over 1 / 5 / 15 "
         "min at the end of the run), so absolute times are inflated and the ratios are the "
-        "stable part. Input: a synthetic scanned room (floor, walls, table, boxes).",
+        "stable part. Input: a synthetic scanned room (floor, walls, table, boxes). "
+        "Outputs: 'identical' means bit-identical to the NumPy reference; for cKDTree (float64, "
+        "`<=` radius) the share of index rows that agree exactly (near-ties may differ).",
         "",
         "| operation | points | input | native (ms) | reference | reference (ms) | speed-up "
         "| outputs |",

@@ -131,6 +131,21 @@ def _points(name: str, value: object) -> np.ndarray:
     return _float_array(name, value, 3)
 
 
+# Squared distances between points within this bound stay finite in float32 (3 * (2e18)^2).
+_MAX_QUERY_COORD = 1e18
+
+
+def _query_points(name: str, value: object) -> np.ndarray:
+    """Points for distance queries: finite, and small enough that squared distances are too."""
+    array = _points(name, value)
+    if array.size and np.abs(array).max() > _MAX_QUERY_COORD:
+        raise ValueError(
+            f"{name} has coordinates beyond ±{_MAX_QUERY_COORD:g}, where float32 squared "
+            "distances overflow; rescale or recentre the points"
+        )
+    return array
+
+
 def _coords(name: str, value: object) -> np.ndarray:
     array = np.asarray(value)
     if array.dtype.kind not in "iu":
@@ -294,7 +309,7 @@ def fps(points: np.ndarray, n: int, start: int = 0) -> np.ndarray:
     Returns:
         int32 [n] point indices in sampling order.
     """
-    pts = _points("points", points)
+    pts = _query_points("points", points)
     count = _count("n", n, 0)
     first = _count("start", start, 0)
     _check_rows("points", pts.shape[0])
@@ -323,8 +338,8 @@ def ball_query(points: np.ndarray, centers: np.ndarray, radius: float, k: int) -
         hit (so ``ReduceMax`` over the group needs no mask); a centre with no hit (only possible
         when it is not one of the points) gets ``N`` in every slot, a padding row to append.
     """
-    pts = _points("points", points)
-    ctr = _points("centers", centers)
+    pts = _query_points("points", points)
+    ctr = _query_points("centers", centers)
     r = _positive("radius", radius)
     slots = _count("k", k, 1)
     _check_rows("points", pts.shape[0])
@@ -345,8 +360,8 @@ def knn(points: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np
         ``(idx, dist2)``: int32 [Q, k] and float32 [Q, k] squared distances (float32,
         ``(dx*dx + dy*dy) + dz*dz``), sorted by distance, ties by ascending index. No padding.
     """
-    pts = _points("points", points)
-    qry = _points("queries", queries)
+    pts = _query_points("points", points)
+    qry = _query_points("queries", queries)
     count = _count("k", k, 1)
     _check_rows("points", pts.shape[0])
     if count > pts.shape[0]:
@@ -369,8 +384,8 @@ def three_nn_weights(points: np.ndarray, queries: np.ndarray) -> tuple[np.ndarra
         ``(idx, weight)``: int32 [Q, 3] and float32 [Q, 3]. With N < 3 the missing
         neighbours repeat the nearest index with weight 0, so the weights still sum to 1.
     """
-    pts = _points("points", points)
-    qry = _points("queries", queries)
+    pts = _query_points("points", points)
+    qry = _query_points("queries", queries)
     _check_rows("points", pts.shape[0])
     if pts.shape[0] == 0:
         raise ValueError("three_nn_weights: points is empty; there is nothing to interpolate from")

@@ -56,6 +56,16 @@ def test_identical_points() -> None:
     np.testing.assert_array_equal(native.ball_query(points, points[:2], 0.1, 4), [[0, 1, 2, 3]] * 2)
 
 
+def test_huge_coordinates_stay_exact() -> None:
+    points = cloud(3000, seed=4) * np.float32(1e17)
+    np.testing.assert_array_equal(native.fps(points, 100), ref.fps(points, 100))
+    for got, want in zip(native.knn(points, points[:50], 4), ref.knn(points, points[:50], 4),
+                         strict=True):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(native.ball_query(points, points[:50], 5e16, 8),
+                                  ref.ball_query(points, points[:50], 5e16, 8))
+
+
 def test_fps_spreads_out() -> None:
     points = cloud(5000)
     picked = points[native.fps(points, 32)]

@@ -49,6 +49,8 @@ C = np.zeros((4, 3), np.int32)
      "queries row 0"),
     (lambda: native.three_nn_weights(np.zeros((0, 3), np.float32), P), ValueError,
      "points is empty"),
+    (lambda: native.knn(np.full((2, 3), 1e19, np.float32), P, 1), ValueError, "overflow"),
+    (lambda: native.fps(np.full((2, 3), -1e19, np.float32), 1), ValueError, "overflow"),
 ])
 def test_bad_input_is_rejected(call, error, match) -> None:
     with pytest.raises(error, match=match):

@@ -17,6 +17,7 @@ namespace {
 
 constexpr int64_t kBlock = 256;
 constexpr int64_t kParallelWork = 1 << 15;  // points to update before threads pay off
+constexpr float kInf = std::numeric_limits<float>::infinity();
 
 struct Block {
   float lo[3], hi[3];
@@ -91,7 +92,8 @@ std::vector<int32_t> farthest_point_sampling(const float* points, int64_t n, int
       for (int a = 0; a < 3; ++a)
         g[a] = c[a] < blk.lo[a] ? blk.lo[a] - c[a] : c[a] > blk.hi[a] ? c[a] - blk.hi[a] : 0.0f;
       const float bound = g[0] * g[0] + g[1] * g[1];
-      if (bound + g[2] * g[2] < blk.max_dist || b == last / kBlock) {
+      // An infinite maximum is the untouched start (or an overflow): always recompute it.
+      if (bound + g[2] * g[2] < blk.max_dist || blk.max_dist == kInf || b == last / kBlock) {
         dirty.push_back(b);
         work += kBlock;
       }
