@@ -3,6 +3,7 @@
 - :class:`Segmenter`: a point cloud in, instances out (``"geometric"`` or a model package).
 - :class:`Stream`: frames in, a fused map segmented every few frames out, in threads
   (:class:`StreamUpdate`, :class:`StreamCounters`).
+- :class:`FrameFeed`: frames pushed from callbacks (a ROS 2 node) as a stream source.
 - :class:`InstanceTracker`: ids that stay stable across segmentations.
 
 Never imports torch (a test checks it): a Jetson installs the runtime without PyTorch. Names load
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from edge3d.runtime.segmenter import Segmenter
-    from edge3d.runtime.stream import Stream, StreamCounters, StreamUpdate
+    from edge3d.runtime.stream import FrameFeed, Stream, StreamCounters, StreamUpdate
     from edge3d.runtime.tracking import InstanceTracker
 
 _LAZY = {
@@ -24,10 +25,12 @@ _LAZY = {
     "Stream": "edge3d.runtime.stream",
     "StreamUpdate": "edge3d.runtime.stream",
     "StreamCounters": "edge3d.runtime.stream",
+    "FrameFeed": "edge3d.runtime.stream",
     "InstanceTracker": "edge3d.runtime.tracking",
 }
 
-__all__ = ["InstanceTracker", "Segmenter", "Stream", "StreamCounters", "StreamUpdate"]
+__all__ = ["FrameFeed", "InstanceTracker", "Segmenter", "Stream", "StreamCounters",
+           "StreamUpdate"]
 
 
 def __getattr__(name: str) -> Any:

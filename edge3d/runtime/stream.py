@@ -210,6 +210,52 @@ class _Queues:
     updates: queue.Queue
 
 
+class FrameFeed:
+    """Frames pushed in from another thread (a ROS 2 subscription callback, a camera SDK's
+    callback) as an iterable a :class:`Stream` can consume.
+
+    ``put`` never blocks: when ``maxsize`` frames wait, the oldest is dropped (counted in
+    ``dropped``), as a live camera should. Iteration ends after :meth:`close`. The feed is
+    ``live``, so the stream drops late frames too rather than falling behind; a stream that is
+    closed closes its feed.
+
+    Example::
+
+        feed = edge3d.runtime.FrameFeed()
+        stream = edge3d.Stream(feed, every=15)
+        # in the depth callback: feed.put(edge3d.Frame(depth, scale, intrinsics, color,
+        #                                               pose=T_W_C))
+    """
+
+    live = True
+
+    def __init__(self, maxsize: int = 4) -> None:
+        if maxsize < 1:
+            raise ValueError(f"maxsize must be at least 1, got {maxsize}")
+        self._q: queue.Queue = queue.Queue(maxsize)
+        self._closed = threading.Event()
+        self.dropped = 0
+
+    def put(self, frame: Frame) -> bool:
+        """Offer a frame; False once the feed is closed."""
+        if self._closed.is_set():
+            return False
+        self.dropped += _put_latest(self._q, frame)
+        return True
+
+    def close(self) -> None:
+        """End the iteration (frames still queued are delivered first)."""
+        self._closed.set()
+
+    def __iter__(self) -> Iterator[Frame]:
+        while True:
+            try:
+                yield self._q.get(timeout=_POLL)
+            except queue.Empty:
+                if self._closed.is_set():
+                    return
+
+
 class Stream:
     """Fuse every frame of a source into a TSDF map and segment the map every ``every`` frames.
 
@@ -357,6 +403,8 @@ class Stream:
             return
         self._closed = True
         self._done.set()
+        if isinstance(self.source, FrameFeed):  # its reader may be waiting for the next frame
+            self.source.close()
         stuck = []
         for t in reversed(self._threads):
             if t is threading.current_thread():

@@ -279,3 +279,36 @@ def test_segmenter_stream_and_bad_arguments(orbit):
         edge3d.Stream(orbit, tracking="gps")
     with pytest.raises(edge3d.errors.SourceError):
         edge3d.Stream("/no/such/recording.db3")
+
+
+def test_frame_feed_from_a_callback_thread(orbit):
+    from edge3d.runtime import FrameFeed
+
+    feed = FrameFeed(maxsize=2)
+
+    def callback_thread():
+        for f in orbit:
+            feed.put(f)
+            time.sleep(0.02)
+        feed.close()
+
+    producer = threading.Thread(target=callback_thread, name="ros-callbacks")
+    with edge3d.Stream(feed, every=4, voxel_size=0.04) as stream:
+        producer.start()
+        updates = list(stream)
+    producer.join()
+    c = updates[-1].counters
+    assert updates[-1].final
+    assert c.frames_read + feed.dropped == len(orbit)
+    assert c.frames_fused + c.frames_dropped == c.frames_read
+    assert not feed.put(orbit[0])  # closed
+
+
+def test_closing_a_stream_ends_a_waiting_feed():
+    from edge3d.runtime import FrameFeed
+
+    feed = FrameFeed()
+    stream = edge3d.Stream(feed, every=1, voxel_size=0.04, join_timeout=2)
+    time.sleep(0.2)  # the source thread now waits inside the feed
+    stream.close()
+    assert edge3d_threads() == []
