@@ -63,6 +63,20 @@ class KDTree {
     return s;
   }
 
+  // Squared distance between the bounding boxes of nodes a and b.
+  double box_box_dist2(int32_t a, int32_t b) const {
+    const double* alo = &lo_[static_cast<int64_t>(a) * dim()];
+    const double* ahi = &hi_[static_cast<int64_t>(a) * dim()];
+    const double* blo = &lo_[static_cast<int64_t>(b) * dim()];
+    const double* bhi = &hi_[static_cast<int64_t>(b) * dim()];
+    double s = 0.0;
+    for (int c = 0; c < dim(); ++c) {
+      double t = std::max({0.0, blo[c] - ahi[c], alo[c] - bhi[c]});
+      s += t * t;
+    }
+    return s;
+  }
+
   // Squared distance from q to node k's bounding box.
   double box_dist2(const double* q, int32_t k) const {
     const double* lo = &lo_[static_cast<int64_t>(k) * dim()];

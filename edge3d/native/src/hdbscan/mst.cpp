@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <numeric>
 
@@ -160,46 +161,88 @@ std::vector<Edge> boruvka(const KDTree<D>& tree, const Neighbours& nn) {
         best_of_point[i] = best;
       }
     });
-    // Pass 2: the other points search the tree for their nearest point in another component.
-    parallel_for(n, 512, [&](int64_t b, int64_t e) {
-      std::vector<int32_t> stack;
-      for (int64_t i = b; i < e; ++i) {
-        if (resolved[i]) continue;
-        const int32_t ci = comp[i];
-        const double* q = tree.point(static_cast<int32_t>(i));
-        const double cq = core_t[i];
-        Candidate best = best_of_point[i];
-        std::atomic<uint64_t>& shared = comp_bound[ci];
-        if (cq > from_bits(shared.load(std::memory_order_relaxed))) continue;
-        stack.assign(1, 0);
-        while (!stack.empty()) {
-          int32_t k = stack.back();
-          stack.pop_back();
-          if (node_comp[k] == ci) continue;
-          double lb = std::max({cq, node_min_core[k], tree.box_dist2(q, k)});
-          if (lb > best.w || lb > from_bits(shared.load(std::memory_order_relaxed))) continue;
-          const KDNode& nd = nodes[k];
-          if (nd.left < 0) {
-            for (int32_t j = nd.begin; j < nd.end; ++j) {
+    // Pass 2: a dual-tree search (query node x reference node) for the other points. A point
+    // whose own candidate is worse than its component's best cannot matter, so its bound is
+    // capped there; once interior points are capped, whole query nodes prune at once.
+    auto eff = [&](int64_t q) {
+      return std::min(best_of_point[q].w,
+                      from_bits(comp_bound[comp[q]].load(std::memory_order_relaxed)));
+    };
+    std::vector<double> bound(num_nodes);
+    std::function<void(int32_t)> refresh = [&](int32_t k) {
+      const KDNode& nd = nodes[k];
+      if (nd.left < 0) {
+        double b = 0.0;
+        for (int32_t i = nd.begin; i < nd.end; ++i) b = std::max(b, resolved[i] ? 0.0 : eff(i));
+        bound[k] = b;
+      } else {
+        refresh(nd.left);
+        refresh(nd.right);
+        bound[k] = std::max(bound[nd.left], bound[nd.right]);
+      }
+    };
+    std::function<void(int32_t, int32_t)> dual = [&](int32_t qn, int32_t rn) {
+      if (node_comp[qn] >= 0 && node_comp[qn] == node_comp[rn]) return;
+      double lb = std::max({tree.box_box_dist2(qn, rn), node_min_core[qn], node_min_core[rn]});
+      if (lb > bound[qn]) return;
+      const KDNode& q = nodes[qn];
+      const KDNode& r = nodes[rn];
+      if (q.left < 0 && r.left < 0) {
+        double b = 0.0;
+        for (int32_t i = q.begin; i < q.end; ++i) {
+          if (resolved[i]) continue;
+          const double cq = core_t[i];
+          const int32_t ci = comp[i];
+          if (std::max(cq, node_min_core[rn]) <= eff(i) && node_comp[rn] != ci) {
+            const double* p = tree.point(i);
+            Candidate best = best_of_point[i];
+            for (int32_t j = r.begin; j < r.end; ++j) {
               if (comp[j] == ci) continue;
-              double w = std::max({cq, core_t[j], tree.dist2(q, tree.point(j))});
-              Candidate c{w, static_cast<int32_t>(i), j};
+              double w = std::max({cq, core_t[j], tree.dist2(p, tree.point(j))});
+              if (w > best.w) continue;
+              Candidate c{w, i, j};
               if (best.b < 0 || better(c, best, tree)) best = c;
             }
-            if (best.b >= 0) atomic_min(shared, best.w);
-            continue;
+            if (best.b >= 0 && best.b != best_of_point[i].b) {
+              best_of_point[i] = best;
+              atomic_min(comp_bound[ci], best.w);
+            }
           }
-          double dl = tree.box_dist2(q, nd.left), dr = tree.box_dist2(q, nd.right);
-          if (dl < dr) {
-            stack.push_back(nd.right);
-            stack.push_back(nd.left);
-          } else {
-            stack.push_back(nd.left);
-            stack.push_back(nd.right);
-          }
+          b = std::max(b, eff(i));
         }
-        best_of_point[i] = best;
+        bound[qn] = b;
+        return;
       }
+      const bool split_reference =
+          q.left < 0 || (r.left >= 0 && (r.end - r.begin) >= (q.end - q.begin));
+      if (split_reference) {
+        double dl = tree.box_box_dist2(qn, r.left), dr = tree.box_box_dist2(qn, r.right);
+        dual(qn, dl <= dr ? r.left : r.right);
+        dual(qn, dl <= dr ? r.right : r.left);
+      } else {
+        dual(q.left, rn);
+        dual(q.right, rn);
+        bound[qn] = std::max(bound[q.left], bound[q.right]);
+      }
+    };
+    refresh(0);
+    // Query subtrees are disjoint, so they run in parallel; only component bounds are shared.
+    std::vector<int32_t> roots{0};
+    while (roots.size() < 64) {
+      std::vector<int32_t> next;
+      for (int32_t k : roots) {
+        if (nodes[k].left < 0) {
+          next.push_back(k);
+        } else {
+          next.push_back(nodes[k].left);
+          next.push_back(nodes[k].right);
+        }
+      }
+      if (next.size() == roots.size()) break;
+      roots.swap(next);
+    }
+    parallel_for(static_cast<int64_t>(roots.size()), 1, [&](int64_t b, int64_t e) {
+      for (int64_t t = b; t < e; ++t) dual(roots[t], 0);
     });
     // The lightest edge leaving each component joins the forest.
     std::vector<Candidate> best_of_comp(n);
