@@ -79,6 +79,13 @@ def emit(
     """Emit one ``edge3d`` node during ONNX export (attributes include the plugin pair)."""
     import torch
 
+    if torch.jit.is_tracing():
+        # torch.onnx.ops.symbolic has no TorchScript lowering ("unsupported input list type").
+        raise RuntimeError(
+            f"edge3d::{spec.name} exports only with the dynamo exporter: call "
+            "torch.onnx.export(..., dynamo=True) (the TorchScript exporter, dynamo=False, is "
+            "not supported)")
+
     node_attrs = spec.node_attributes(attrs)
     name = f"{DOMAIN}::{spec.name}"
     if len(spec.outputs) == 1:

@@ -122,3 +122,11 @@ def test_fp16_variant_runs_close_to_fp32(exported: onnx.ModelProto) -> None:
     for g, w in zip(got, want, strict=True):
         assert g.dtype == np.float16
         np.testing.assert_allclose(g.astype(np.float32), w.numpy(), atol=2e-2)
+
+
+def test_torchscript_exporter_gets_a_clear_error() -> None:
+    import io
+
+    with pytest.raises(RuntimeError, match="dynamo=True"):
+        torch.onnx.export(TwoOps().eval(), (torch.rand(10, 3), torch.rand(2, 2, 3)),
+                          io.BytesIO(), dynamo=False)
