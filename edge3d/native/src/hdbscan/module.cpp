@@ -3,24 +3,16 @@
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/tuple.h>
 
-#include <cstring>
-
+#include "common/numpy.h"
 #include "hdbscan/hdbscan.h"
 
 namespace nb = nanobind;
 using namespace edge3d::hdbscan;
+using edge3d::to_numpy;
 
 namespace {
 
 using Points = nb::ndarray<const float, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
-
-template <typename T>
-nb::ndarray<nb::numpy, T, nb::ndim<1>> to_numpy(const std::vector<T>& v) {
-  T* data = new T[v.size()];
-  if (!v.empty()) std::memcpy(data, v.data(), v.size() * sizeof(T));
-  nb::capsule owner(data, [](void* p) noexcept { delete[] static_cast<T*>(p); });
-  return nb::ndarray<nb::numpy, T, nb::ndim<1>>(data, {v.size()}, owner);
-}
 
 auto hdbscan(Points x, int min_cluster_size, int min_samples, bool allow_single_cluster) {
   const int64_t n = static_cast<int64_t>(x.shape(0));
@@ -37,8 +29,8 @@ auto hdbscan(Points x, int min_cluster_size, int min_samples, bool allow_single_
       c.probabilities.assign(n, 0.0);
     }
   }
-  return std::make_tuple(to_numpy(c.labels), to_numpy(c.probabilities),
-                         to_numpy(c.persistence), to_numpy(c.lambda_birth));
+  return std::make_tuple(to_numpy(std::move(c.labels)), to_numpy(std::move(c.probabilities)),
+                         to_numpy(std::move(c.persistence)), to_numpy(std::move(c.lambda_birth)));
 }
 
 auto mst(Points x, int min_samples) {
@@ -56,7 +48,7 @@ auto mst(Points x, int min_samples) {
       }
     }
   }
-  return std::make_tuple(to_numpy(a), to_numpy(b), to_numpy(w));
+  return std::make_tuple(to_numpy(std::move(a)), to_numpy(std::move(b)), to_numpy(std::move(w)));
 }
 
 }  // namespace
