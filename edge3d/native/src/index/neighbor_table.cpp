@@ -35,24 +35,33 @@ struct Triple {
   Triple operator+(const Triple& o) const { return {x + o.x, y + o.y, z + o.z}; }
 };
 
-// table[qrow[i], j] = crow[p] where ckeys[p] == qkeys[i] + delta[j], else pad.
+// table[qrow[i], j] = crow[p] where ckeys[p] == qkeys[i] + delta[j], else pad. The k taps that
+// differ only in z are adjacent keys, so one walking pointer per (x, y) column serves all k.
 template <typename Key, typename Add>
 void merge_join(const std::vector<Key>& ckeys, const std::vector<int32_t>& crow,
                 const std::vector<Key>& qkeys, const std::vector<int32_t>& qrow,
-                const std::vector<Key>& delta, Add add, int32_t pad, int k3, int32_t* table) {
+                const std::vector<Key>& delta, Add add, int32_t pad, int k, int32_t* table) {
   const int64_t m = static_cast<int64_t>(ckeys.size());
   const int64_t q = static_cast<int64_t>(qkeys.size());
+  const int k3 = k * k * k;
   const int64_t blocks = (q + kBlock - 1) / kBlock;
   parallel_for(blocks, 1, [&](int64_t bb, int64_t be) {
     for (int64_t blk = bb; blk < be; ++blk) {
       const int64_t b = blk * kBlock, e = std::min(q, b + kBlock);
-      for (int j = 0; j < k3; ++j) {
-        int64_t p = std::lower_bound(ckeys.begin(), ckeys.end(), add(qkeys[b], delta[j])) -
+      for (int column = 0; column < k * k; ++column) {
+        const int j0 = column * k;
+        int64_t p = std::lower_bound(ckeys.begin(), ckeys.end(), add(qkeys[b], delta[j0])) -
                     ckeys.begin();
         for (int64_t i = b; i < e; ++i) {
-          const Key t = add(qkeys[i], delta[j]);
-          while (p < m && ckeys[p] < t) ++p;
-          table[int64_t{qrow[i]} * k3 + j] = (p < m && ckeys[p] == t) ? crow[p] : pad;
+          const Key first = add(qkeys[i], delta[j0]);
+          while (p < m && ckeys[p] < first) ++p;
+          int32_t* row = table + int64_t{qrow[i]} * k3 + j0;
+          int64_t pz = p;
+          for (int t = 0; t < k; ++t) {
+            const Key target = add(qkeys[i], delta[j0 + t]);
+            while (pz < m && ckeys[pz] < target) ++pz;
+            row[t] = (pz < m && ckeys[pz] == target) ? crow[pz] : pad;
+          }
         }
       }
     }
@@ -133,8 +142,8 @@ std::vector<int32_t> neighbor_table(const int32_t* coords, int64_t m, const int3
     for (int j = 0; j < k3; ++j)
       dk[j] = pack(pack.lo[0] + back + off[j].x, pack.lo[1] + back + off[j].y,
                    pack.lo[2] + back + off[j].z) - origin;
-    merge_join(ck, cs.order, qk, qrow, dk, [](uint64_t a, uint64_t d) { return a + d; }, pad, k3,
-               table.data());
+    merge_join(ck, cs.order, qk, qrow, dk, [](uint64_t a, uint64_t d) { return a + d; }, pad,
+               kernel_size, table.data());
   } else {
     std::vector<Triple> ck(m), qk(q);
     for (int64_t v = 0; v < m; ++v) {
@@ -146,7 +155,7 @@ std::vector<int32_t> neighbor_table(const int32_t* coords, int64_t m, const int3
       qk[i] = Triple{c[0], c[1], c[2]};
     }
     merge_join(ck, cs.order, qk, qrow, off, [](const Triple& a, const Triple& d) { return a + d; },
-               pad, k3, table.data());
+               pad, kernel_size, table.data());
   }
   return table;
 }
