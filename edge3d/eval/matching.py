@@ -25,52 +25,41 @@ import numpy as np
 from edge3d.errors import FormatError
 from edge3d.eval.predictions import PredInstance
 
-# ids below this are "groups" in the official script: never ground truth, but ignored for FPs.
 GROUP_ID_LIMIT = 1000
+"""Ids below this are "groups" in the official script: never ground truth, ignored for FPs."""
 
 
 @dataclass
 class ClassBlock:
-    """One class of one scene: its ground-truth instances and predictions.
+    """One class of one scene, reduced to what the per-threshold loop needs.
 
-    ``gt_ids`` / ``gt_counts`` int64 [G] (every instance of the class, small ones and groups
-    included, ascending id); ``pred_rows`` int64 [P] indices into the scene's kept predictions,
-    in file order; ``inter`` int64 [G, P] intersection counts; ``iou`` float64 [G, P].
+    Ground truth: ``num_counted`` instances count (id >= 1000 and >= ``min_region_size``
+    vertices); ``candidates[g]`` lists, for the g-th counted instance in ascending id order,
+    ``(prediction, IoU)`` for every prediction of the class that intersects it, in file order
+    (prediction = index into this block). Predictions (file order): ``scores`` float64 [P],
+    ``keys`` int64 [P] visited-flag identities, ``best_iou`` float64 [P] (highest IoU with any
+    ground-truth instance of the class, counted or not; 0 if none), ``ignore_frac`` float64 [P]
+    ((void + group + small-instance intersection) / vertex count).
     """
 
-    gt_ids: np.ndarray
-    gt_counts: np.ndarray
-    pred_rows: np.ndarray
-    inter: np.ndarray
-    iou: np.ndarray
-
-
-@dataclass
-class SceneMatches:
-    """Everything the threshold loop needs from one scene.
-
-    Per kept prediction (file order): ``scores`` float64, ``counts`` int64 vertex counts,
-    ``keys`` int64 visited-flag identities, ``ignore_frac`` float64 (void + group + small-GT
-    intersection over the prediction's vertex count). ``blocks[c]`` is class ``c``'s block.
-    """
-
-    scores: np.ndarray
-    counts: np.ndarray
-    keys: np.ndarray
+    num_counted: int
+    candidates: list[list[tuple[int, float]]]
+    scores: list[float]
+    keys: list[int]
+    best_iou: np.ndarray
     ignore_frac: np.ndarray
-    blocks: list[ClassBlock]
 
 
 def associate_scene(scene: str, gt_ids: np.ndarray, preds: Sequence[PredInstance],
                     valid_class_ids: np.ndarray, agnostic: bool, min_region_size: int,
-                    key_index: dict[object, int]) -> SceneMatches:
-    """Associate one scene's predictions with its ground truth.
+                    key_index: dict[object, int]) -> list[ClassBlock]:
+    """Associate one scene's predictions with its ground truth; one block per class.
 
     Args:
         scene: name used in error messages.
         gt_ids: int [V] ``class * 1000 + instance`` per vertex.
         preds: the scene's predictions in file order.
-        valid_class_ids: int64 [C] evaluated class ids; class ``c`` is index ``c`` here.
+        valid_class_ids: int64 [C] evaluated class ids (unique); class ``c`` is index ``c``.
         agnostic: one class: every evaluated ground-truth instance and every prediction
             (whatever its label) belong to class index 0.
         min_region_size: predictions with fewer vertices are dropped (100 in the benchmark).
@@ -82,11 +71,10 @@ def associate_scene(scene: str, gt_ids: np.ndarray, preds: Sequence[PredInstance
                           f"class*1000+instance ids, got {gt.dtype} {gt.shape}")
     gt = gt.astype(np.int64, copy=False)
     num_vertices = len(gt)
-    uniq, inv, gt_counts = np.unique(gt, return_inverse=True, return_counts=True)
+    uniq, inv, gt_counts = _unique_inverse_counts(gt)
     sem = uniq // 1000
     valid = np.isin(sem, valid_class_ids)
     is_instance = valid & (uniq != 0)
-    num_classes = 1 if agnostic else len(valid_class_ids)
     if agnostic:
         class_of_uniq = np.where(is_instance, 0, -1)
     else:
@@ -94,8 +82,8 @@ def associate_scene(scene: str, gt_ids: np.ndarray, preds: Sequence[PredInstance
         pos = np.searchsorted(valid_class_ids[order], sem).clip(0, len(order) - 1)
         class_of_uniq = np.where(is_instance, order[pos], -1)
 
-    vertices, labels, scores, keys = [], [], [], []
     class_lookup = {int(c): i for i, c in enumerate(valid_class_ids)}
+    vertices, labels, scores, keys = [], [], [], []
     for k, pred in enumerate(preds):
         cls = 0 if agnostic else class_lookup.get(int(pred.label_id), -1)
         if cls < 0:
@@ -116,34 +104,58 @@ def associate_scene(scene: str, gt_ids: np.ndarray, preds: Sequence[PredInstance
         scores.append(float(pred.score))
         keys.append(key_index.setdefault(key, len(key_index)))
 
-    num_preds = len(vertices)
+    num_preds, num_uniq = len(vertices), len(uniq)
     counts = np.array([len(v) for v in vertices], dtype=np.int64)
-    num_uniq = len(uniq)
     if num_preds:
         rows = np.repeat(np.arange(num_preds, dtype=np.int64), counts)
-        cols = inv.ravel()[np.concatenate(vertices)]
+        cols = inv[np.concatenate(vertices)]
         inter_all = np.bincount(rows * num_uniq + cols,
                                 minlength=num_preds * num_uniq).reshape(num_preds, num_uniq)
     else:
         inter_all = np.zeros((0, num_uniq), dtype=np.int64)
-    ignored = inter_all[:, ~valid].sum(axis=1)
+    void_inter = inter_all[:, ~valid].sum(axis=1)
 
     labels_arr = np.array(labels, dtype=np.int64)
+    num_classes = 1 if agnostic else len(valid_class_ids)
     blocks = []
     for c in range(num_classes):
         gt_cols = np.flatnonzero(class_of_uniq == c)
         pred_rows = np.flatnonzero(labels_arr == c)
-        inter = inter_all[np.ix_(pred_rows, gt_cols)].T
-        b_counts = gt_counts[gt_cols].astype(np.int64)
+        inter = inter_all[np.ix_(pred_rows, gt_cols)].T  # [G, P]
+        b_counts = gt_counts[gt_cols]
         b_ids = uniq[gt_cols]
+        p_counts = counts[pred_rows]
         # The script adds a group's or a small instance's intersection once per reason.
         reasons = (b_ids < GROUP_ID_LIMIT).astype(np.int64) + (b_counts < min_region_size)
-        ignored[pred_rows] += (inter * reasons[:, None]).sum(axis=0)
-        union = b_counts[:, None] + counts[pred_rows][None, :] - inter
+        ignored = void_inter[pred_rows] + (inter * reasons[:, None]).sum(axis=0)
+        union = b_counts[:, None] + p_counts[None, :] - inter
         iou = np.divide(inter, union, out=np.zeros(inter.shape), where=inter > 0)
-        blocks.append(ClassBlock(b_ids, b_counts, pred_rows, inter, iou))
+        counted = np.flatnonzero((b_ids >= GROUP_ID_LIMIT) & (b_counts >= min_region_size))
+        candidates = []
+        for g in counted:
+            hits = np.flatnonzero(inter[g])
+            candidates.append(list(zip(hits.tolist(), iou[g, hits].tolist(), strict=True)))
+        blocks.append(ClassBlock(
+            num_counted=len(counted), candidates=candidates,
+            scores=[scores[r] for r in pred_rows], keys=[keys[r] for r in pred_rows],
+            best_iou=iou.max(axis=0, initial=0.0),
+            ignore_frac=ignored / p_counts if len(pred_rows) else np.zeros(0)))
+    return blocks
 
-    ignore_frac = ignored / counts if num_preds else np.zeros(0)
-    return SceneMatches(scores=np.array(scores, dtype=np.float64), counts=counts,
-                        keys=np.array(keys, dtype=np.int64), ignore_frac=ignore_frac,
-                        blocks=blocks)
+
+
+def _unique_inverse_counts(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(ids, return_inverse=True, return_counts=True)``, through a lookup table when
+    the id range is small (ScanNet ids stay below ~41000): O(V) instead of a sort."""
+    if len(ids) == 0:
+        return ids, ids.copy(), ids.copy()
+    lo, hi = int(ids.min()), int(ids.max())
+    if hi - lo >= max(4 * len(ids), 1 << 16):
+        uniq, inv, counts = np.unique(ids, return_inverse=True, return_counts=True)
+        return uniq, inv.ravel(), counts
+    offset = ids - lo
+    counts_all = np.bincount(offset, minlength=hi - lo + 1)
+    present = np.flatnonzero(counts_all)
+    lut = np.zeros(hi - lo + 1, dtype=np.int64)
+    lut[present] = np.arange(len(present))
+    return present + lo, lut[offset], counts_all[present]

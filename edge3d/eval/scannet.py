@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from edge3d.errors import FormatError
 from edge3d.eval.average_precision import scannet_average_precision
-from edge3d.eval.matching import GROUP_ID_LIMIT, SceneMatches, associate_scene
+from edge3d.eval.matching import ClassBlock, associate_scene
 from edge3d.eval.predictions import PredInstance
 from edge3d.eval.result import InstanceEvalResult
 
@@ -109,49 +109,39 @@ def evaluate_scannet(gt: Mapping[str, np.ndarray], preds: Mapping[str, Sequence[
         labels, ids = (AGNOSTIC_LABEL,), np.array([-1], dtype=np.int64)
     ap = np.zeros((len(labels), len(OVERLAPS)))
     for t, threshold in enumerate(OVERLAPS):
-        visited = np.zeros(len(key_index), dtype=bool)
+        visited = [False] * len(key_index)
         for c in range(len(labels)):
-            ap[c, t] = _class_ap(scenes, c, threshold, visited, min_region_size)
-    num_gt = tuple(sum(int(_counted(s.blocks[c], min_region_size).sum()) for s in scenes)
-                   for c in range(len(labels)))
-    num_pred = tuple(sum(len(s.blocks[c].pred_rows) for s in scenes) for c in range(len(labels)))
+            ap[c, t] = _class_ap([blocks[c] for blocks in scenes], threshold, visited)
+    num_gt = tuple(sum(blocks[c].num_counted for blocks in scenes) for c in range(len(labels)))
+    num_pred = tuple(sum(len(blocks[c].scores) for blocks in scenes)
+                     for c in range(len(labels)))
     return InstanceEvalResult(class_labels=labels, class_ids=tuple(int(i) for i in ids),
                               overlaps=OVERLAPS.copy(), ap_matrix=ap, num_gt=num_gt,
                               num_pred=num_pred, num_scenes=len(scenes))
 
 
-def _counted(block, min_region_size: int) -> np.ndarray:
-    return (block.gt_ids >= GROUP_ID_LIMIT) & (block.gt_counts >= min_region_size)
-
-
-def _class_ap(scenes: list[SceneMatches], c: int, threshold: float, visited: np.ndarray,
-              min_region_size: int) -> float:
-    """AP of class ``c`` at one threshold; ``visited`` is shared by every class and scene at
-    this threshold, as the script's ``pred_visited``."""
+def _class_ap(blocks: list[ClassBlock], threshold: float, visited: list[bool]) -> float:
+    """AP of one class at one threshold over its per-scene blocks; ``visited`` is shared by
+    every class and scene at this threshold, as the script's ``pred_visited``."""
     true_scores: list[float] = []
     false_scores: list[float] = []
     hard_false_negatives = 0
     has_gt = has_pred = False
-    for scene in scenes:
-        block = scene.blocks[c]
-        counted = _counted(block, min_region_size)
-        has_gt |= bool(counted.any())
-        has_pred |= len(block.pred_rows) > 0
-        above = block.iou > threshold
-        scores = scene.scores[block.pred_rows].tolist()
-        keys = scene.keys[block.pred_rows]
+    for block in blocks:
+        has_gt |= block.num_counted > 0
+        has_pred |= len(block.scores) > 0
         # Greedy: each counted GT in id order takes the unvisited predictions above the
         # threshold in file order; the first is its match, each later one a duplicate whose
         # lower score becomes a false positive (the duplicate stays unvisited).
-        for g in np.flatnonzero(counted):
+        for candidates in block.candidates:
             score = None
-            for p in np.flatnonzero(above[g]):
-                if visited[keys[p]]:
+            for p, iou in candidates:
+                if iou <= threshold or visited[block.keys[p]]:
                     continue
-                conf = scores[p]
+                conf = block.scores[p]
                 if score is None:
                     score = conf
-                    visited[keys[p]] = True
+                    visited[block.keys[p]] = True
                 else:
                     # Python's max/min keep the first argument unless the second beats it.
                     false_scores.append(conf if conf < score else score)
@@ -162,8 +152,9 @@ def _class_ap(scenes: list[SceneMatches], c: int, threshold: float, visited: np.
                 true_scores.append(score)
         # A prediction above the threshold with no GT of its class (counted or not) is a false
         # positive unless too much of it lies on void, groups or small GT.
-        unmatched = ~above.any(axis=0) & (scene.ignore_frac[block.pred_rows] <= threshold)
-        false_scores.extend(scene.scores[block.pred_rows[unmatched]].tolist())
+        if block.scores:
+            unmatched = (block.best_iou <= threshold) & (block.ignore_frac <= threshold)
+            false_scores.extend(s for s, u in zip(block.scores, unmatched, strict=True) if u)
     if not has_gt:
         return float("nan")
     if not has_pred:
