@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-CLASS_CHOICES = ("scannet", "synthetic", "agnostic")
+CLASS_CHOICES = ("scannet", "synthetic", "toy", "agnostic")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -25,8 +25,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--pred", required=True, type=Path, help="prediction folder")
     p.add_argument("--classes", default="scannet", metavar="SPEC",
                    help="scannet (the benchmark's 18 classes, default), synthetic "
-                        "(edge3d.synth classes without floor and wall), agnostic (every "
-                        "instance as one class), or a text file with one 'id name' per line")
+                        "(edge3d.synth room classes without floor and wall), toy (the MTML toy "
+                        "classes without the plane), agnostic (ScanNet's instances as one "
+                        "class), or a text file with one 'id name' per line")
     p.add_argument("--agnostic", action="store_true",
                    help="class-agnostic evaluation over the chosen class list's instances")
     p.add_argument("--out", type=Path, help="write the results as JSON to this file")
@@ -38,11 +39,16 @@ def _class_list(spec: str) -> tuple[list[str], list[int], bool]:
 
     if spec in ("scannet", "agnostic"):
         return list(SCANNET_CLASS_LABELS), list(SCANNET_VALID_CLASS_IDS), spec == "agnostic"
-    if spec == "synthetic":
-        from edge3d.synth import CLASS_NAMES
+    if spec in ("synthetic", "toy"):
+        from edge3d.synth import classes
 
-        # floor (0) and wall (1) are stuff: void, never instances.
-        return list(CLASS_NAMES[2:]), list(range(2, len(CLASS_NAMES))), False
+        if spec == "synthetic":
+            names, background = classes.CLASS_NAMES, classes.BACKGROUND_CLASSES
+        else:
+            names, background = classes.TOY_CLASS_NAMES, classes.TOY_BACKGROUND_CLASSES
+        # Stuff classes (floor, wall, the toy plane) are void, never instances.
+        ids = [i for i in range(len(names)) if i not in background]
+        return [names[i] for i in ids], ids, False
     path = Path(spec)
     if not path.is_file():
         raise FormatError(f"--classes {spec!r}: expected one of {', '.join(CLASS_CHOICES)} or a "

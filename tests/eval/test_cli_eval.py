@@ -83,6 +83,9 @@ def test_synthetic_classes(tmp_path: Path) -> None:
     d = json.loads(out.read_text())
     assert "floor" not in d["classes"] and "wall" not in d["classes"]
     assert d["classes"]["chair"]["ap"] == 1.0  # the floor/wall prediction is void, ignored
+    assert main(["eval", "--gt", str(tmp_path / "gt"), "--pred", str(tmp_path / "pred"),
+                 "--classes", "toy", "--out", str(out)]) == 0
+    assert "plane" not in json.loads(out.read_text())["classes"]
 
 
 def test_errors_are_reported(folders, tmp_path: Path, capsys) -> None:
