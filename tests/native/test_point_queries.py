@@ -123,6 +123,23 @@ def test_ball_query_padding() -> None:
     np.testing.assert_array_equal(empty, [[0, 0, 0]])  # N = 0: the padding index is 0
 
 
+def test_ball_query_tiny_radius_over_a_wide_scene() -> None:
+    # Cells of one radius would need more than 63 key bits here: the k-d tree path answers.
+    base = cloud(2000, seed=12) * np.float32(5000)
+    near = base[:500] + np.float32(3e-4) * cloud(500, seed=13)
+    points = np.concatenate([base, near])
+    got = native.ball_query(points, points[::3], 1e-3, 4)
+    np.testing.assert_array_equal(got, ref.ball_query(points, points[::3], 1e-3, 4))
+    assert np.any(got[:, 1] != got[:, 0])  # some centres do have a second point
+
+
+def test_ball_query_centres_far_outside_the_points() -> None:
+    points = cloud(500, seed=14)
+    centers = np.array([[1e6, 0, 0], [-3.0, 0, 0], [2.5, 2.5, 2.5], [0, 0, 0]], np.float32)
+    got = native.ball_query(points, centers, 0.8, 6)
+    np.testing.assert_array_equal(got, ref.ball_query(points, centers, 0.8, 6))
+
+
 def test_ball_query_ties_on_lattice() -> None:
     points = lattice()
     got = native.ball_query(points, points, 0.51, 7)

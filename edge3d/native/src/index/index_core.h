@@ -15,6 +15,7 @@
 #endif
 
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -96,6 +97,26 @@ class KdTree {
   std::vector<float> xyz_[3];  // [n] per axis, in tree order
   std::vector<int32_t> ids_;  // original index of each tree-order point
   std::vector<Node> nodes_;
+};
+
+// Cells wider than a radius over a point set, for ball queries; see ball_grid.cpp.
+class BallGrid {
+ public:
+  // nullptr when the cell coordinates span more than 63 bits (then use a KdTree).
+  static std::unique_ptr<BallGrid> build(const float* points, int64_t n, float radius);
+  // Appends to `out` every point with distance^2 < r2 (r2 <= radius^2; unordered).
+  void within(const float* q, float r2, std::vector<int32_t>& out) const;
+
+ private:
+  BallGrid() = default;
+  uint64_t pack(int64_t x, int64_t y, int64_t z) const;
+  double cell_ = 1.0;
+  int64_t lo_[3] = {0, 0, 0}, hi_[3] = {0, 0, 0};
+  int bits_[3] = {0, 0, 0};
+  std::vector<uint64_t> keys_;    // sorted packed keys of the occupied cells
+  std::vector<int64_t> offsets_;  // [cells + 1] into ids_ / xyz_
+  std::vector<int32_t> ids_;      // point indices grouped by cell
+  std::vector<float> xyz_[3];     // their coordinates, per axis
 };
 
 std::vector<int32_t> ball_query(const float* points, int64_t n, const float* centers, int64_t c,

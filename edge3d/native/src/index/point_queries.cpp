@@ -1,5 +1,6 @@
-// PointNet++ grouping queries over one k-d tree: ball query, k nearest neighbours and the
-// inverse-distance weights of feature propagation (Qi et al. 2017, PointNet++ sections 3.2, 3.4).
+// PointNet++ grouping queries (Qi et al. 2017, PointNet++ sections 3.2, 3.4): ball query on a
+// radius-wide grid, and k nearest neighbours and the inverse-distance weights of feature
+// propagation on a k-d tree.
 #include <algorithm>
 #include <cmath>
 
@@ -27,11 +28,14 @@ std::vector<int32_t> ball_query(const float* points, int64_t n, const float* cen
                                 float radius, int k) {
   std::vector<int32_t> out(c * k, static_cast<int32_t>(n));
   if (k == 0 || c == 0) return out;
-  const KdTree tree(points, n);
   const float r2 = radius * radius;
+  // A grid of radius-wide cells is cheaper to build than a tree; both find the same points.
+  const std::unique_ptr<BallGrid> grid = BallGrid::build(points, n, radius);
+  const std::unique_ptr<KdTree> tree = grid ? nullptr : std::make_unique<KdTree>(points, n);
   for_each_query(centers, c, [&](int64_t i, std::vector<int32_t>& hits) {
     hits.clear();
-    tree.within(centers + 3 * i, r2, hits);
+    if (grid) grid->within(centers + 3 * i, r2, hits);
+    else tree->within(centers + 3 * i, r2, hits);
     if (hits.empty()) return;
     const auto kept = hits.begin() + std::min<size_t>(hits.size(), k);
     std::partial_sort(hits.begin(), kept, hits.end());
