@@ -19,6 +19,8 @@ from edge3d.synth.primitives import Box, boxes_within, yaw_matrix
 
 # Rejection sampling tries this often per object before giving up on it.
 MAX_ATTEMPTS = 60
+# A touching group that cannot be completed is removed and tried again this often.
+GROUP_ATTEMPTS = 8
 # Parts must overlap by this much across the slide axis to count as a face contact.
 MIN_CONTACT = 0.02
 
@@ -193,9 +195,9 @@ def place_all(layout: Layout, templates: list[Template], fraction: float,
     """Place ``templates`` (largest footprint first), ``fraction`` of them in touching groups.
 
     The first template of a group is placed free; the others touch the previous member, built
-    by ``make_partner(anchor_template)``. A group whose members cannot all be placed is dropped
-    whole, so the touching count never silently changes meaning; dropped objects are counted
-    by the caller from the lengths.
+    by ``make_partner(anchor_template)``. A group whose members cannot all be placed after
+    ``GROUP_ATTEMPTS`` tries is dropped whole, so every placed touching object really touches;
+    the caller sees dropped objects in the count of placed ones.
     """
     groups = plan_touching_groups(len(templates), fraction)
     n_touch = sum(groups)
@@ -203,27 +205,33 @@ def place_all(layout: Layout, templates: list[Template], fraction: float,
     anchors, singles = order[:len(groups)], order[len(groups):]
     singles = singles[:len(singles) - (n_touch - len(groups))]
     for gi, (size, ai) in enumerate(zip(groups, anchors, strict=True)):
-        start = len(layout.placed)
-        first = layout.place_free(templates[ai])
-        if first is None:
-            continue
-        first.group = gi
-        members = {start}
-        ok = True
-        for _ in range(size - 1):
-            prev = max(members)
-            partner = layout.place_touching(make_partner(layout.placed[prev].template), prev,
-                                            members)
-            if partner is None:
-                ok = False
+        for _attempt in range(GROUP_ATTEMPTS):
+            if _place_group(layout, templates[ai], size, gi, make_partner):
                 break
-            partner.group = gi
-            members.add(len(layout.placed) - 1)
-        if not ok:
-            del layout.placed[start:]
     for i in singles:
         layout.place_free(templates[i])
     return layout.placed
+
+
+def _place_group(layout: Layout, anchor: Template, size: int, group: int,
+                 make_partner: Callable[[Template], Template]) -> bool:
+    """Place ``anchor`` free and ``size - 1`` partners, each touching the previous member; on
+    failure remove what was placed and return False."""
+    start = len(layout.placed)
+    first = layout.place_free(anchor)
+    if first is None:
+        return False
+    first.group = group
+    members = {start}
+    for _ in range(size - 1):
+        prev = max(members)
+        partner = layout.place_touching(make_partner(layout.placed[prev].template), prev, members)
+        if partner is None:
+            del layout.placed[start:]
+            return False
+        partner.group = group
+        members.add(len(layout.placed) - 1)
+    return True
 
 
 def _footprint(t: Template) -> float:

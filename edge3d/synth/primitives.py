@@ -66,23 +66,33 @@ class Box:
         local = self.to_local(points)
         return np.all(np.abs(local) <= self.half + eps, axis=1)
 
-    def sample_surface(self, spacing: float, rng: np.random.Generator
+    def sample_surface(self, spacing: float, rng: np.random.Generator,
+                       within: tuple[np.ndarray, np.ndarray] | None = None
                        ) -> tuple[np.ndarray, np.ndarray]:
-        """Jittered-grid samples on all six faces at about ``spacing`` metres.
+        """Jittered-grid samples on the six faces at about ``spacing`` metres.
 
         Each face gets ``ceil(side / spacing)`` cells per side (at least one) and one uniformly
-        placed sample per cell, so density is even and no two faces share a sample.
+        placed sample per cell, so density is even and no two faces share a sample. Faces whose
+        bounds lie entirely outside ``within`` (min [3], max [3]) are skipped (the jitter of the
+        other faces stays the same only for the same ``within``).
 
         Returns:
             positions float64 [N, 3] and outward unit normals float64 [N, 3], world frame.
         """
         positions, normals = [], []
+        corners = self.corners()
+        signs = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)])
         for axis in range(3):
             a, b = [k for k in range(3) if k != axis]
             na = max(1, int(np.ceil(2 * self.half[a] / spacing)))
             nb = max(1, int(np.ceil(2 * self.half[b] / spacing)))
             ia, ib = np.meshgrid(np.arange(na), np.arange(nb), indexing="ij")
             for sign in (-1.0, 1.0):
+                if within is not None:
+                    face = corners[signs[:, axis] == sign]
+                    if np.any(face.max(0) < within[0] - 1e-6) or np.any(
+                            face.min(0) > within[1] + 1e-6):
+                        continue
                 ja = (ia.ravel() + rng.random(ia.size)) / na
                 jb = (ib.ravel() + rng.random(ib.size)) / nb
                 local = np.empty((ja.size, 3))
@@ -91,6 +101,8 @@ class Box:
                 local[:, b] = (2 * jb - 1) * self.half[b]
                 positions.append(self.center + local @ self.rotation.T)
                 normals.append(np.broadcast_to(sign * self.rotation[:, axis], local.shape))
+        if not positions:
+            return np.zeros((0, 3)), np.zeros((0, 3))
         return np.concatenate(positions), np.concatenate(normals)
 
 

@@ -146,15 +146,15 @@ class World:
         table = self.primitives
         rng = np.random.default_rng(seed)
         pos, nrm, owner = [], [], []
+        eps = 1e-4
+        lo, hi = self.interior
         for i in range(len(table)):
-            p, n = table.box(i).sample_surface(spacing, rng)
+            p, n = table.box(i).sample_surface(spacing, rng, within=(lo - eps, hi + eps))
             pos.append(p)
             nrm.append(n)
             owner.append(np.full(len(p), i, np.int64))
         positions, normals, prim = np.concatenate(pos), np.concatenate(nrm), np.concatenate(owner)
 
-        eps = 1e-4
-        lo, hi = self.interior
         keep = np.all((positions >= lo - eps) & (positions <= hi + eps), axis=1)
         keep &= ~_covered(table, positions, prim, eps)
         positions, normals, prim = positions[keep], normals[keep], prim[keep]

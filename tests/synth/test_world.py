@@ -191,3 +191,9 @@ def test_no_two_objects_interpenetrate() -> None:
                     assert not any(boxes_within(pa, pb, -1e-6) for pa in a.primitives
                                    for pb in b.primitives), (kind, seed, a.instance_id,
                                                              b.instance_id)
+
+
+def test_planned_objects_are_placed() -> None:
+    complete = [make_world(seed).params for seed in range(20)]
+    done = [p["num_floor_objects"] == p["num_objects"] for p in complete]
+    assert np.mean(done) >= 0.9, complete
