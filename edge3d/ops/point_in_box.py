@@ -50,7 +50,7 @@ def point_in_box_prob(points: Any, boxes: Any, theta1: float = 100.0, theta2: fl
     p = points.to(work).unsqueeze(-3)
     lo = boxes[..., 0, :].to(work).unsqueeze(-2)
     hi = boxes[..., 1, :].to(work).unsqueeze(-2)
-    delta = (attrs["theta1"] * (lo - p) * (p - hi)).clamp(-attrs["theta2"], attrs["theta2"])
+    delta = (attrs["theta1"] * ((lo - p) * (p - hi))).clamp(-attrs["theta2"], attrs["theta2"])
     return delta.amin(-1).sigmoid().to(points.dtype)
 
 

@@ -33,6 +33,9 @@ class Edge3dPlugin : public nvinfer1::IPluginV3,
                      public nvinfer1::IPluginV3OneRuntime {
  public:
   Edge3dPlugin(OpKind kind, OpAttributes const& attrs);
+  // fields_ points into attrs_: a copy would point into the original.
+  Edge3dPlugin(Edge3dPlugin const&) = delete;
+  Edge3dPlugin& operator=(Edge3dPlugin const&) = delete;
 
   // IPluginV3
   nvinfer1::IPluginCapability* getCapabilityInterface(
@@ -82,6 +85,8 @@ class Edge3dPlugin : public nvinfer1::IPluginV3,
 class Edge3dPluginCreator : public nvinfer1::IPluginCreatorV3One {
  public:
   explicit Edge3dPluginCreator(OpKind kind);
+  Edge3dPluginCreator(Edge3dPluginCreator const&) = delete;
+  Edge3dPluginCreator& operator=(Edge3dPluginCreator const&) = delete;
   nvinfer1::IPluginV3* createPlugin(char const* name, nvinfer1::PluginFieldCollection const* fc,
                                     nvinfer1::TensorRTPhase phase) noexcept override;
   nvinfer1::PluginFieldCollection const* getFieldNames() noexcept override;
