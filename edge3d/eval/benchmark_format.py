@@ -47,7 +47,7 @@ def read_ids(path: str | os.PathLike) -> np.ndarray:
 
 
 def _single_digit_lines(raw: bytes) -> np.ndarray | None:
-    # Masks are 0/1 per line: parse "d\n" * V straight from the bytes, 50x faster than int().
+    # Masks are 0/1 per line: parse "d\n" * V straight from the bytes, ~12x faster than int().
     if raw and not raw.endswith(b"\n"):
         raw += b"\n"
     b = np.frombuffer(raw, dtype=np.uint8)
