@@ -60,8 +60,8 @@ def associate_scene(scene: str, gt_ids: np.ndarray, preds: Sequence[PredInstance
         gt_ids: int [V] ``class * 1000 + instance`` per vertex.
         preds: the scene's predictions in file order.
         valid_class_ids: int64 [C] evaluated class ids (unique); class ``c`` is index ``c``.
-        agnostic: one class: every evaluated ground-truth instance and every prediction
-            (whatever its label) belong to class index 0.
+        agnostic: one class: every evaluated ground-truth instance (in class-list order, then
+            by id) and every prediction (whatever its label) belong to class index 0.
         min_region_size: predictions with fewer vertices are dropped (100 in the benchmark).
         key_index: maps prediction keys to visited-flag indices across all scenes (updated).
     """
@@ -75,12 +75,9 @@ def associate_scene(scene: str, gt_ids: np.ndarray, preds: Sequence[PredInstance
     sem = uniq // 1000
     valid = np.isin(sem, valid_class_ids)
     is_instance = valid & (uniq != 0)
-    if agnostic:
-        class_of_uniq = np.where(is_instance, 0, -1)
-    else:
-        order = np.argsort(valid_class_ids)
-        pos = np.searchsorted(valid_class_ids[order], sem).clip(0, len(order) - 1)
-        class_of_uniq = np.where(is_instance, order[pos], -1)
+    order = np.argsort(valid_class_ids)
+    pos = np.searchsorted(valid_class_ids[order], sem).clip(0, len(order) - 1)
+    class_of_uniq = np.where(is_instance, order[pos], -1)
 
     class_lookup = {int(c): i for i, c in enumerate(valid_class_ids)}
     vertices, labels, scores, keys = [], [], [], []
@@ -119,7 +116,13 @@ def associate_scene(scene: str, gt_ids: np.ndarray, preds: Sequence[PredInstance
     num_classes = 1 if agnostic else len(valid_class_ids)
     blocks = []
     for c in range(num_classes):
-        gt_cols = np.flatnonzero(class_of_uniq == c)
+        if agnostic:
+            # Ground truth in class-list order, then by id: the order of ScanNetEval's
+            # class-agnostic mode in ISBNet / Open3DIS (for ScanNet's ascending ids, id order).
+            gt_cols = np.flatnonzero(class_of_uniq >= 0)
+            gt_cols = gt_cols[np.argsort(class_of_uniq[gt_cols], kind="stable")]
+        else:
+            gt_cols = np.flatnonzero(class_of_uniq == c)
         pred_rows = np.flatnonzero(labels_arr == c)
         inter = inter_all[np.ix_(pred_rows, gt_cols)].T  # [G, P]
         b_counts = gt_counts[gt_cols]

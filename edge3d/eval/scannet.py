@@ -84,7 +84,8 @@ def evaluate_scannet(gt: Mapping[str, np.ndarray], preds: Mapping[str, Sequence[
             count its instances as missed.
         class_labels, valid_class_ids: the evaluated classes (ScanNet's 18 when both None).
         agnostic: evaluate one class: every ground-truth instance of an evaluated class (each
-            distinct id stays its own instance) and every prediction, whatever its label.
+            distinct id stays its own instance; greedy order: class-list order, then id) and
+            every prediction, whatever its label.
         min_region_size: 100 in the benchmark.
         progress: show a progress bar over scenes.
 

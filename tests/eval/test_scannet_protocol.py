@@ -318,3 +318,16 @@ def test_result_dict_and_table() -> None:
     table = r.table()
     assert "chair" in table and "average" in table and "1.000" in table and "0.500" in table
     assert r.class_ids == (BED, CHAIR, TABLE)
+
+
+def test_class_agnostic_greedy_order_is_class_list_order_then_id() -> None:
+    # As ScanNetEval's class-agnostic mode (ISBNet, Open3DIS): GT of the first listed class
+    # first. P overlaps the chair (IoU 0.29) and the table (0.5); Q is the chair exactly.
+    gt = {"s": gt_scene(V, {5001: (0, 200), 7001: (200, 400)})}
+    preds = {"s": [pred(V, [(100, 350)], CHAIR, 0.5), pred(V, [(0, 200)], CHAIR, 0.3)]}
+    chair_first = evaluate_scannet(gt, preds, ["chair", "table"], [CHAIR, TABLE], agnostic=True)
+    table_first = evaluate_scannet(gt, preds, ["table", "chair"], [TABLE, CHAIR], agnostic=True)
+    # Chair first: it takes P, Q is its duplicate, the table is missed -> 0.5.
+    assert chair_first.ap25 == pytest.approx(0.5, abs=1e-12)
+    # Table first: it takes P, the chair takes Q -> 1.
+    assert table_first.ap25 == pytest.approx(1.0, abs=1e-12)
