@@ -75,17 +75,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         names, ids, agnostic = _class_list(args.classes)
         agnostic = agnostic or args.agnostic
-        gt = read_gt_dir(args.gt)
         preds = read_pred_dir(args.pred, label_ids=None if agnostic else set(ids))
         if not preds:
             print(f"error: no prediction files (<scene>.txt) in {args.pred}", file=sys.stderr)
             return 2
-        missing = sorted(s for s in preds if s not in gt)
-        if missing:
-            print(f"error: {len(missing)} prediction file(s) have no ground truth in {args.gt}, "
-                  f"e.g. {missing[0]}.txt", file=sys.stderr)
-            return 2
-        unevaluated = [s for s in gt if s not in preds]
+        gt = read_gt_dir(args.gt, scenes=list(preds))
+        unevaluated = [p for p in args.gt.glob("*.txt") if p.stem not in preds]
         if unevaluated:
             print(f"note: {len(unevaluated)} ground-truth scene(s) have no prediction file and "
                   "are not evaluated (as in the official script)", file=sys.stderr)

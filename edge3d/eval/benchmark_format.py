@@ -66,12 +66,21 @@ def write_ids(path: str | os.PathLike, ids: np.ndarray) -> None:
     Path(path).write_text(text + "\n" if len(ids) else "")
 
 
-def read_gt_dir(gt_dir: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Every ``<scene>.txt`` of ``gt_dir`` as scene -> int64 [V] ids, sorted by scene name."""
+def read_gt_dir(gt_dir: str | os.PathLike,
+                scenes: Collection[str] | None = None) -> dict[str, np.ndarray]:
+    """Ground truth as scene -> int64 [V] ids: every ``<scene>.txt`` of ``gt_dir`` (sorted by
+    name), or only ``scenes`` (as the official script, which opens only the ground truth of
+    scenes with predictions; a missing one is a :class:`FormatError`)."""
     gt_dir = Path(gt_dir)
     if not gt_dir.is_dir():
         raise FormatError(f"ground-truth folder {gt_dir} does not exist")
-    return {p.stem: read_ids(p) for p in sorted(gt_dir.glob("*.txt")) if p.is_file()}
+    if scenes is None:
+        return {p.stem: read_ids(p) for p in sorted(gt_dir.glob("*.txt")) if p.is_file()}
+    missing = [s for s in scenes if not (gt_dir / f"{s}.txt").is_file()]
+    if missing:
+        raise FormatError(f"{len(missing)} scene(s) have no ground truth in {gt_dir}, e.g. "
+                          f"{missing[0]}.txt")
+    return {s: read_ids(gt_dir / f"{s}.txt") for s in scenes}
 
 
 def write_gt(scene: str, ids: np.ndarray, out_dir: str | os.PathLike) -> Path:

@@ -148,6 +148,16 @@ def test_empty_prediction_file_is_a_scene_without_predictions(tmp_path: Path) ->
     assert read_pred_dir(d) == {"s": []}
 
 
+def test_reading_only_some_ground_truth_scenes(tmp_path: Path) -> None:
+    write_gt("a", np.array([5001, 0]), tmp_path)
+    (tmp_path / "notes.txt").write_text("not ids\n")
+    assert list(read_gt_dir(tmp_path, scenes=["a"])) == ["a"]
+    with pytest.raises(FormatError, match="one integer per line"):
+        read_gt_dir(tmp_path)
+    with pytest.raises(FormatError, match=r"b\.txt"):
+        read_gt_dir(tmp_path, scenes=["a", "b"])
+
+
 def test_missing_folders_are_reported(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="does not exist"):
         read_gt_dir(tmp_path / "nope")

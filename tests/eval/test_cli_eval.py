@@ -93,6 +93,10 @@ def test_errors_are_reported(folders, tmp_path: Path, capsys) -> None:
     (gt / "scene0001_00.txt").unlink()
     assert main(["eval", "--gt", str(gt), "--pred", str(pr)]) == 2
     assert "no ground truth" in capsys.readouterr().err
+    (gt / "README.txt").write_text("not ids\n")  # never opened: no prediction names it
+    (pr / "scene0001_00.txt").unlink()
+    assert main(["eval", "--gt", str(gt), "--pred", str(pr)]) == 0
+    capsys.readouterr()
     empty = tmp_path / "empty"
     empty.mkdir()
     assert main(["eval", "--gt", str(gt), "--pred", str(empty)]) == 2
