@@ -118,12 +118,26 @@ class BodyBuilder:
         return f"_{stem}_{self._count}"
 
 
-def sector_index(b: BodyBuilder, d: str) -> tuple[str, str]:
-    """Sector index (int64) and radius (float32) of offsets ``d[..., 3]`` (float32).
+def offsets(b: BodyBuilder, points: str, centers: str) -> tuple[str, str, str]:
+    """``points[..., n, :] - centers[..., k, :]`` as three float32 ``[..., K, N]`` components.
+
+    Splitting first keeps the broadcast tensors 2-D (no [K, N, 3] intermediate and no Gathers
+    on it).
+    """
+    p, c = b.float32(points), b.float32(centers)
+    out = []
+    for axis in range(3):
+        pa = b.op("Unsqueeze", b.component(p, axis), b.const([-2]))   # [..., 1, N]
+        ca = b.op("Unsqueeze", b.component(c, axis), b.const([-1]))   # [..., K, 1]
+        out.append(b.op("Sub", pa, ca))
+    return out[0], out[1], out[2]
+
+
+def sector_index(b: BodyBuilder, dx: str, dy: str, dz: str) -> tuple[str, str]:
+    """Sector index (int64) and radius (float32) of offsets (dx, dy, dz), each [..., K, N].
 
     Shared by SectorBin and SectorMask so both bin exactly alike (methods.md section 5.4).
     """
-    dx, dy, dz = (b.component(d, axis) for axis in range(3))
     rho_sq = b.op("Add", b.op("Mul", dx, dx), b.op("Mul", dy, dy))
     radius = b.op("Sqrt", b.op("Add", rho_sq, b.op("Mul", dz, dz)))
     theta = b.atan2(b.op("Sqrt", rho_sq), dz, y_nonnegative=True)

@@ -55,17 +55,22 @@ def point_in_box_prob(points: Any, boxes: Any, theta1: float = 100.0, theta2: fl
 
 
 def function_body(opset: int) -> Any:
-    """ONNX function body: Sub/Mul -> Clip -> Min over x, y, z -> Sigmoid."""
+    """ONNX function body: per axis Sub/Mul/Clip on [..., H, N], Min over x, y, z, Sigmoid.
+
+    Per-axis 2-D tensors rather than a [H, N, 3] tensor and a ReduceMin: cheaper, and ONNX
+    Runtime 1.31 returns the unreduced shape for ReduceMin over an empty tensor.
+    """
     b = BodyBuilder(SPEC)
-    p = b.op("Unsqueeze", b.float32("points"), b.const([-3]))
-    boxes = b.float32("boxes")
-    lo = b.op("Unsqueeze", b.op("Gather", boxes, b.const(0), axis=-2), b.const([-2]))
-    hi = b.op("Unsqueeze", b.op("Gather", boxes, b.const(1), axis=-2), b.const([-2]))
-    product = b.op("Mul", b.op("Sub", lo, p), b.op("Sub", p, hi))
-    theta2 = b.attr("theta2")
-    delta = b.op("Clip", b.op("Mul", b.attr("theta1"), product), b.op("Neg", theta2), theta2)
-    # Min over the three components rather than ReduceMin: ONNX Runtime 1.31 returns the
-    # unreduced shape for ReduceMin over an empty [H, 0, 3] tensor.
-    lowest = b.op("Min", *(b.component(delta, axis) for axis in range(3)))
+    p, boxes = b.float32("points"), b.float32("boxes")
+    lo, hi = (b.op("Gather", boxes, b.const(i), axis=-2) for i in (0, 1))  # [..., H, 3]
+    theta1, theta2 = b.attr("theta1"), b.attr("theta2")
+    deltas = []
+    for axis in range(3):
+        pa = b.op("Unsqueeze", b.component(p, axis), b.const([-2]))     # [..., 1, N]
+        lo_a = b.op("Unsqueeze", b.component(lo, axis), b.const([-1]))  # [..., H, 1]
+        hi_a = b.op("Unsqueeze", b.component(hi, axis), b.const([-1]))
+        product = b.op("Mul", b.op("Sub", lo_a, pa), b.op("Sub", pa, hi_a))
+        deltas.append(b.op("Clip", b.op("Mul", theta1, product), b.op("Neg", theta2), theta2))
+    lowest = b.op("Min", *deltas)
     b.output("CastLike", "prob", b.op("Sigmoid", lowest), "points")
     return b.finish(opset)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from edge3d.ops import _torch_common as tc
-from edge3d.ops._onnx_body import BodyBuilder, sector_index
+from edge3d.ops._onnx_body import BodyBuilder, offsets, sector_index
 from edge3d.ops.registry import get_op
 
 SPEC = get_op("SectorBin")
@@ -58,13 +58,11 @@ def _check_grid(attrs: dict[str, int | float]) -> None:
 
 
 def function_body(opset: int) -> Any:
-    """ONNX function body: Sub -> component Gathers -> Atan/Where atan2 -> Floor/Clip bins."""
+    """ONNX function body: per-component Sub -> Atan/Where atan2 -> Floor/Clip bins."""
     from onnx import TensorProto
 
     b = BodyBuilder(SPEC)
-    p = b.op("Unsqueeze", b.float32("points"), b.const([-3]))
-    c = b.op("Unsqueeze", b.float32("centers"), b.const([-2]))
-    sector, radius = sector_index(b, b.op("Sub", p, c))
+    sector, radius = sector_index(b, *offsets(b, "points", "centers"))
     b.output("Cast", "sector", sector, to=TensorProto.INT32)
     b.output("CastLike", "radius", radius, "points")
     return b.finish(opset)

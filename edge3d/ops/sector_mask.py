@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from edge3d.ops import _torch_common as tc
-from edge3d.ops._onnx_body import BodyBuilder, sector_index
+from edge3d.ops._onnx_body import BodyBuilder, offsets, sector_index
 from edge3d.ops.registry import get_op
 
 SPEC = get_op("SectorMask")
@@ -67,9 +67,7 @@ def sector_mask(
 def function_body(opset: int) -> Any:
     """ONNX function body: SectorBin's binning, then GatherElements over the rays."""
     b = BodyBuilder(SPEC)
-    p = b.op("Unsqueeze", b.float32("points"), b.const([-3]))
-    c = b.op("Unsqueeze", b.float32("centers"), b.const([-2]))
-    sector, radius = sector_index(b, b.op("Sub", p, c))
+    sector, radius = sector_index(b, *offsets(b, "points", "centers"))
     ray = b.op("GatherElements", b.float32("rays"), sector, axis=-1)
     twice = b.op("Mul", b.float32("migration"), b.const(2.0))
     b.output("CastLike", "logits", b.op("Add", b.op("Sub", ray, radius), twice), "points")
