@@ -28,6 +28,8 @@ CLASS_WEIGHTS: dict[int, float] = {
     CHAIR: 0.25, TABLE: 0.12, SOFA: 0.09, CABINET: 0.12, BED: 0.06, BOOKSHELF: 0.10,
     DESK: 0.10, CLUTTER: 0.16,
 }
+# Rooms rarely hold more than this many of a bulky class.
+MAX_PER_ROOM: dict[int, int] = {BED: 2, SOFA: 3, BOOKSHELF: 3}
 WALL_THICKNESS = 0.1
 _FLOOR_COLORS = [(150, 110, 75), (120, 120, 120), (190, 170, 140), (95, 70, 50)]
 _WALL_COLORS = [(225, 222, 215), (210, 215, 225), (230, 215, 190), (200, 210, 195)]
@@ -51,10 +53,13 @@ def _range(value: object, name: str) -> tuple[float, float]:
     return lo, hi
 
 
-def _sample_class(rng: np.random.Generator) -> int:
-    classes = list(CLASS_WEIGHTS)
+def _sample_class(rng: np.random.Generator, counts: dict[int, int]) -> int:
+    """A furniture class drawn by :data:`CLASS_WEIGHTS`, skipping those at :data:`MAX_PER_ROOM`."""
+    classes = [c for c in CLASS_WEIGHTS if counts.get(c, 0) < MAX_PER_ROOM.get(c, 1 << 30)]
     p = np.array([CLASS_WEIGHTS[c] for c in classes])
-    return int(classes[rng.choice(len(classes), p=p / p.sum())])
+    choice = int(classes[rng.choice(len(classes), p=p / p.sum())])
+    counts[choice] = counts.get(choice, 0) + 1
+    return choice
 
 
 def make_room(seed: int, room_size: object = (3.0, 8.0), wall_height: object = (2.5, 3.0),
@@ -72,11 +77,16 @@ def make_room(seed: int, room_size: object = (3.0, 8.0), wall_height: object = (
     if num_objects < 0:
         raise ValueError(f"num_objects must be >= 0, got {num_objects}")
 
-    templates = [build(_sample_class(rng), rng) for _ in range(num_objects)]
+    counts: dict[int, int] = {}
+    templates = [build(_sample_class(rng, counts), rng) for _ in range(num_objects)]
 
     def partner(anchor: Template) -> Template:
-        same = rng.random() < 0.5
-        return build(anchor.class_id if same else _sample_class(rng), rng)
+        cls = anchor.class_id
+        if rng.random() < 0.5 and counts[cls] < MAX_PER_ROOM.get(cls, 1 << 30):
+            counts[cls] += 1
+        else:
+            cls = _sample_class(rng, counts)
+        return build(cls, rng)
 
     layout = Layout(rng, (sx, sy), gap=gap, walls=True)
     placed = place_all(layout, templates, touching_fraction, partner)

@@ -9,7 +9,7 @@ from edge3d.synth import BACKGROUND_CLASSES, CLASS_NAMES, make_world
 from edge3d.synth.classes import CHAIR, TABLE
 from edge3d.synth.primitives import boxes_within
 
-from .conftest import room
+from .conftest import boxes_world, room, room_points
 
 SEEDS = range(12)
 
@@ -197,3 +197,22 @@ def test_planned_objects_are_placed() -> None:
     complete = [make_world(seed).params for seed in range(20)]
     done = [p["num_floor_objects"] == p["num_objects"] for p in complete]
     assert np.mean(done) >= 0.9, complete
+
+
+def test_signed_distance_to_surfaces() -> None:
+    w = room(2)
+    pts = room_points(2, 0.05)
+    sd = w.signed_distance(pts.positions)
+    assert sd.dtype == np.float32 and np.abs(sd).max() < 1e-5  # on the surface
+    # Off the surface along the normal: free space if nothing else is nearer.
+    off = pts.positions + 0.01 * pts.normals
+    np.testing.assert_array_less(w.signed_distance(off), 0.01 + 1e-5)
+    assert np.median(w.signed_distance(off)) == pytest.approx(0.01, abs=1e-5)
+    inside = pts.positions - 0.01 * pts.normals  # into the box it lies on
+    assert np.all(w.signed_distance(inside) < 0)
+    # A hand-made world with known distances: a floor slab and a unit box on it.
+    simple = boxes_world([((2.0, 2.0, 0.0), (3.0, 3.0, 1.0))],
+                         stuff_boxes=[((-10, -10, -0.1), (10, 10, 0.0))])
+    probe = np.array([[0.0, 0.0, 1.5], [0.0, 0.0, -0.04], [3.3, 3.4, 1.0], [2.5, 2.5, 0.9]])
+    np.testing.assert_allclose(simple.signed_distance(probe), [1.5, -0.04, 0.5, -0.1],
+                               atol=1e-6)
