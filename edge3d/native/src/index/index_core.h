@@ -22,12 +22,9 @@
 
 namespace edge3d::index {
 
-// Squared distance in float32, summed as ((dx*dx + dy*dy) + dz*dz): the order the references use.
-inline float dist2(const float* a, const float* b) {
-  float dx = a[0] - b[0], dy = a[1] - b[1], dz = a[2] - b[2];
-  float s = dx * dx + dy * dy;
-  return s + dz * dz;
-}
+// Squared distances are float32, d = point - centre, summed as (dx*dx + dy*dy) + dz*dz: the
+// order the references use. Box lower bounds sum their per-axis gaps in the same order, so by
+// monotone rounding a bound never exceeds the computed distance of a point inside the box.
 
 // Floor division by two, correct for negative values.
 inline int32_t floor_half(int32_t v) { return v >= 0 ? v / 2 : -((-(int64_t)v + 1) / 2); }

@@ -1,8 +1,9 @@
 // A bucketed 3-d tree with per-node bounding boxes.
 //
-// Pruning is exact in float32: the box lower bound is summed in the same order as dist2(), and
-// rounding is monotone, so a pruned node never holds a point whose computed dist2 is within the
-// bound. Ties in distance are resolved by original index, which makes results tree-independent.
+// Pruning is exact in float32: the box lower bound is summed in the same order as the distances
+// (index_core.h) and rounding is monotone, so a pruned node never holds a point whose computed
+// distance is within the bound. Ties in distance are resolved by original index, which makes
+// results tree-independent.
 #include <algorithm>
 #include <numeric>
 
@@ -63,7 +64,7 @@ KdTree::KdTree(const float* points, int64_t n) : xyz_{std::vector<float>(n), std
   }
 }
 
-// Squared distances (float32, summed like dist2()) from q to tree-order points [begin, end).
+// Squared distances from q to tree-order points [begin, end).
 inline void KdTree::leaf_dist2(const float* q, int32_t begin, int32_t end, float* out) const {
   const float* x = xyz_[0].data() + begin;
   const float* y = xyz_[1].data() + begin;
