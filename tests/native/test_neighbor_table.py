@@ -74,6 +74,12 @@ def test_empty_coords_and_query() -> None:
     assert valid == 2 and np.all(table == 0)  # padding M = 0 everywhere
 
 
+def test_single_voxel() -> None:
+    table, valid = native.neighbor_table(np.array([[-4, 7, 0]], np.int32))
+    assert valid == 1
+    np.testing.assert_array_equal(table, [[1] * 13 + [0] + [1] * 13])
+
+
 def test_extreme_coordinates_do_not_wrap() -> None:
     top, bottom = np.iinfo(np.int32).max, np.iinfo(np.int32).min
     coords = np.array([[top, top, top], [bottom, bottom, bottom], [top, top, top - 1],

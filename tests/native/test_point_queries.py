@@ -176,9 +176,13 @@ def test_knn_agrees_with_ckdtree() -> None:
     np.testing.assert_allclose(d2, dist**2, rtol=1e-5, atol=1e-7)
 
 
-def test_knn_empty_queries() -> None:
-    idx, d2 = native.knn(cloud(10), np.zeros((0, 3), np.float32), 3)
+def test_empty_query_sets() -> None:
+    none = np.zeros((0, 3), np.float32)
+    idx, d2 = native.knn(cloud(10), none, 3)
     assert idx.shape == (0, 3) and d2.shape == (0, 3)
+    assert native.ball_query(cloud(10), none, 0.5, 4).shape == (0, 4)
+    idx, weight = native.three_nn_weights(cloud(10), none)
+    assert idx.shape == (0, 3) and weight.shape == (0, 3)
 
 
 # ---- three_nn_weights --------------------------------------------------------------------------
