@@ -206,8 +206,9 @@ def main() -> None:
     r = st["rates"]
     lines += ["", f"Rates at the end: source {r['source']:.1f} frames/s (the synthetic renderer), "
               f"fusion {r['fusion']:.1f} frames/s of busy time, segmentation "
-              f"{r['segment']:.1f}/s. `fusion` is per frame; `latency` is from map extraction to "
-              "the update being ready (segmentation + tracking + queueing).", ""]
+              f"{r['segment']:.1f}/s. `fusion` is per frame; `latency` is from the update "
+              "request to the update being ready (waiting for the segmenter, extraction, "
+              "segmentation, tracking).", ""]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines))
     print(f"wrote {args.out}")

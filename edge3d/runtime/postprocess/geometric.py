@@ -58,7 +58,8 @@ class GeometricParams:
         max_plane_band: the widest a plane's band gets.
         floor_min_area: horizontal area a height band needs to be the floor or ceiling (m²).
         ceiling_min_height: a ceiling is at least this far above the floor.
-        wall_min_height: walls are at least this tall where visible.
+        wall_min_height: walls are at least this tall where visible (or 80 % of the map's
+            height, when the map is lower: a camera looking down sees walls only in part).
         wall_min_length: a wall's inliers span at least this much along the floor.
         wall_max_behind: points allowed behind a wall (beyond its noise), as a fraction of
             the points in front of it along its span.
@@ -283,7 +284,9 @@ def _walls(points: np.ndarray, p: GeometricParams, cell: float) -> np.ndarray:
     zmax = np.full(len(cols), -np.inf, np.float32)
     np.minimum.at(zmin, inv, points[:, 2])
     np.maximum.at(zmax, inv, points[:, 2])
-    tall = cols[zmax - zmin >= 0.6 * p.wall_min_height]
+    # A map seen only from above reaches less high: walls then rise to the top of what was seen.
+    min_height = min(p.wall_min_height, 0.8 * float(points[:, 2].max() - points[:, 2].min()))
+    tall = cols[zmax - zmin >= 0.6 * min_height]
     if len(tall) < 2:
         return out
     cand = (np.c_[tall // ny, tall % ny] + 0.5) * cell + origin[:2]
