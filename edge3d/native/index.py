@@ -343,8 +343,10 @@ def ball_query(points: np.ndarray, centers: np.ndarray, radius: float, k: int) -
     r = _positive("radius", radius)
     slots = _count("k", k, 1)
     _check_rows("points", pts.shape[0])
-    if not math.isfinite(np.float32(r) * np.float32(r)):
-        raise ValueError(f"radius={radius} squared overflows float32")
+    with np.errstate(over="ignore"):
+        r2 = np.float32(r) * np.float32(r)
+    if not np.isfinite(r2):
+        raise ValueError(f"radius={radius} squared overflows float32; use a smaller radius")
     return _ext().ball_query(pts, ctr, r, slots)
 
 
