@@ -57,3 +57,13 @@ def test_plugin_libraries_when_tensorrt_headers_exist(plugin_build: Path) -> Non
     # The self-registering library must not offer getCreators: IPluginRegistry::loadLibrary
     # would register the creators a second time and fail.
     assert "getCreators" not in exported(plugin_build / "libedge3d_plugins.so")
+
+
+def test_plugin_selftest_passes(plugin_build: Path) -> None:
+    """Creators, fields round trip, types, shapes, formats, workspace: no GPU needed."""
+    binary = plugin_build / "plugin_selftest"
+    if not binary.exists():
+        pytest.skip("no TensorRT headers (set TensorRT_INCLUDE_DIR or TENSORRT_ROOT)")
+    result = subprocess.run([str(binary)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK: 0 failed checks" in result.stdout
