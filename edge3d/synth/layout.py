@@ -69,11 +69,10 @@ class Layout:
         self.rng, self.size, self.gap, self.walls = rng, size, gap, walls
         self.placed: list[Placed] = []
 
-    def _inside(self, p: Placed, margin: float) -> bool:
+    def _inside(self, p: Placed) -> bool:
         lo, hi = p.hull().aabb()
-        return bool(lo[0] >= margin - 1e-9 and lo[1] >= margin - 1e-9
-                    and hi[0] <= self.size[0] - margin + 1e-9
-                    and hi[1] <= self.size[1] - margin + 1e-9)
+        return bool(lo[0] >= -1e-9 and lo[1] >= -1e-9 and hi[0] <= self.size[0] + 1e-9
+                    and hi[1] <= self.size[1] + 1e-9)
 
     def _clear(self, p: Placed, ignore: set[int]) -> bool:
         hull = p.hull()
@@ -101,7 +100,7 @@ class Layout:
                 pivot[(1, 0, 1, 0)[wall]] = (self.size[1] - hi[1], self.size[0] - hi[0],
                                              -lo[1], -lo[0])[wall]
             p = Placed(template, yaw, pivot, on_wall)
-            if self._inside(p, 0.0) and self._clear(p, set()):
+            if self._inside(p) and self._clear(p, set()):
                 self.placed.append(p)
                 return p
         return None
@@ -135,7 +134,7 @@ class Layout:
             # B's parts are pre-rotated into the anchor's frame, so B shares the anchor's yaw.
             p = Placed(_rotated(template, turns), anchor.yaw,
                        anchor.pivot + yaw_matrix(anchor.yaw) @ offset, anchor.against_wall)
-            if self._inside(p, 0.0) and self._clear(p, group) and self._apart(p, group):
+            if self._inside(p) and self._clear(p, group) and self._apart(p, group):
                 self.placed.append(p)
                 return p
         return None

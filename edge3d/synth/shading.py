@@ -13,7 +13,8 @@ AMBIENT = 0.55
 
 
 def shade(base_colors: np.ndarray, normals: np.ndarray) -> np.ndarray:
-    """Shaded colours uint8 [N, 3] from base colours uint8 [N, 3] and world unit normals [N, 3]."""
-    lambert = np.clip(normals @ LIGHT_DIRECTION.astype(normals.dtype), 0.0, None)
-    gain = (AMBIENT + (1.0 - AMBIENT) * lambert).astype(np.float32)
-    return np.clip(base_colors.astype(np.float32) * gain[:, None] + 0.5, 0, 255).astype(np.uint8)
+    """Shaded colours uint8 [N, 3] from base colours uint8 [N, 3] and world unit normals [N, 3]
+    (the formula of the renderer's sensor model, in float64)."""
+    lambert = np.clip(normals.astype(np.float64) @ LIGHT_DIRECTION, 0.0, None)
+    gain = AMBIENT + (1.0 - AMBIENT) * lambert
+    return np.clip(base_colors * gain[:, None] + 0.5, 0.0, 255.0).astype(np.uint8)

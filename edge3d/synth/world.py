@@ -21,7 +21,9 @@ class SceneObject:
         primitives: the boxes the object is made of.
         colors: uint8 [len(primitives), 3] base RGB colour of each box.
         position: float64 [3], the object's floor anchor (footprint centre at its base), world.
-        yaw: rotation about world z, radians.
+        yaw: rotation about world z of the frame the primitives were built in, radians (a
+            partner placed touching another object shares its anchor's frame, its parts turned
+            by a quarter turn within it).
         support: instance id of the object it stands on (0: the floor).
     """
 

@@ -54,6 +54,9 @@ def test_noise_free_depth_lies_on_true_surfaces(backend: str) -> None:
         # Labels of each pixel agree with the nearest labelled surface point.
         agree = (pts.instance[idx] == r.instance[valid]) & (pts.semantic[idx] == r.semantic[valid])
         assert agree.mean() > 0.98
+        # Noise-free colour is the shaded colour the labelled points carry.
+        same_colour = np.all(pts.colors[idx] == f.color[valid], axis=1)
+        assert same_colour[agree].mean() > 0.97
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
