@@ -49,17 +49,21 @@ def _optional_int(value: object) -> int | None:
     return int(value)  # type: ignore[arg-type]
 
 
-# How each parameter is read from its value or its text form.
-PARSERS: dict[str, Callable[[object], object]] = {
+# How each parameter is read from its value or its text form: the sequence's own, the camera
+# options it passes on, and every world parameter of every kind.
+SEQUENCE_PARSERS: dict[str, Callable[[object], object]] = {
     "seed": int, "kind": str, "frames": int, "trajectory": str, "width": int, "height": int,
-    "noise": parse_bool, "holes": parse_bool, "depth_scale": float, "min_depth": float,
-    "max_depth": float,
-    # world parameters
+    "noise": parse_bool,
+}
+CAMERA_PARSERS: dict[str, Callable[[object], object]] = {
+    "holes": parse_bool, "depth_scale": float, "min_depth": float, "max_depth": float,
+}
+WORLD_PARSERS: dict[str, Callable[[object], object]] = {
     "room_size": parse_range, "wall_height": parse_range, "num_objects": _optional_int,
     "touching_fraction": float, "on_table_probability": float, "max_on_table": int, "gap": float,
     "plane_size": float,
 }
-_CAMERA_KEYS = ("holes", "depth_scale", "min_depth", "max_depth")
+PARSERS = {**SEQUENCE_PARSERS, **CAMERA_PARSERS, **WORLD_PARSERS}
 
 
 def sequence(seed: object = 0, kind: object = "room", frames: object = 30,
@@ -79,7 +83,11 @@ def sequence(seed: object = 0, kind: object = "room", frames: object = 30,
             trajectory, or a value that does not parse; the message lists the valid choices.
     """
     kind_s = str(kind)
-    valid = [*PARSERS.keys() - set(_world_keys_all()), *world_parameters_checked(kind_s)]
+    try:
+        world_keys = world_parameters(kind_s)
+    except ValueError as exc:
+        raise ValueError(f"synthetic parameter kind={kind_s!r} is invalid: {exc}") from None
+    valid = [*SEQUENCE_PARSERS, *CAMERA_PARSERS, *world_keys]
     args = {"seed": seed, "kind": kind, "frames": frames, "trajectory": trajectory,
             "width": width, "height": height, "noise": noise, **params}
     unknown = sorted(k for k in args if k not in valid)
@@ -97,21 +105,10 @@ def sequence(seed: object = 0, kind: object = "room", frames: object = 30,
                          f"{', '.join(TRAJECTORIES)}")
     if parsed["frames"] < 0 or parsed["width"] <= 0 or parsed["height"] <= 0:
         raise ValueError("frames must be >= 0 and width, height > 0")
-    world_kw = {k: v for k, v in parsed.items() if k in world_parameters(kind_s)}
-    camera_kw = {k: v for k, v in parsed.items() if k in _CAMERA_KEYS}
+    world_kw = {k: v for k, v in parsed.items() if k in world_keys}
+    camera_kw = {k: v for k, v in parsed.items() if k in CAMERA_PARSERS}
     world = make_world(parsed["seed"], kind_s, **world_kw)
     camera = VirtualCamera(d435_intrinsics(parsed["width"], parsed["height"]),
                            noise=parsed["noise"], seed=parsed["seed"], **camera_kw)
     poses = TRAJECTORIES[parsed["trajectory"]](world, parsed["frames"])
     return (camera.render(world, pose, index=i) for i, pose in enumerate(poses))
-
-
-def _world_keys_all() -> list[str]:
-    return sorted({k for kind in ("room", "toy") for k in world_parameters(kind)})
-
-
-def world_parameters_checked(kind: str) -> list[str]:
-    try:
-        return world_parameters(kind)
-    except ValueError as exc:
-        raise ValueError(f"synthetic parameter kind={kind!r} is invalid: {exc}") from None

@@ -41,3 +41,16 @@ def test_toy_kind_and_noise() -> None:
 def test_bad_parameters_fail_at_call_time(kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         sequence(**kwargs)
+
+
+def test_every_world_parameter_has_a_text_parser() -> None:
+    from edge3d.synth.sequence import WORLD_PARSERS
+    from edge3d.synth.worlds import WORLD_KINDS, world_parameters
+
+    for kind in WORLD_KINDS:
+        assert set(world_parameters(kind)) <= set(WORLD_PARSERS), kind
+
+
+def test_bad_world_values_fail_at_call_time() -> None:
+    with pytest.raises(ValueError, match="touching_fraction"):
+        sequence(touching_fraction="1.5")

@@ -56,3 +56,18 @@ def test_same_world_same_trajectory() -> None:
     np.testing.assert_array_equal(np.array(a), np.array(b))
     c = trajectories.walkthrough(w, 20, seed=99)
     assert not np.allclose(np.array(a), np.array(c))
+
+
+def test_views_see_the_room() -> None:
+    # Every view has mostly valid depth (never staring into a wall at arm's length) and objects.
+    from edge3d.synth import VirtualCamera
+    from edge3d.synth.camera import d435_intrinsics
+
+    cam = VirtualCamera(d435_intrinsics(80, 60), noise=False)
+    for seed in range(6):
+        w = room(seed)
+        for name in ("static", "orbit", "walkthrough"):
+            for pose in getattr(trajectories, name)(w, 100)[::10]:
+                r = cam.render(w, pose)
+                assert (r.frame.depth > 0).mean() > 0.5, (seed, name)
+                assert r.instance.max() > 0, (seed, name)
