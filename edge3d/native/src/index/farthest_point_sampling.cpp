@@ -107,7 +107,8 @@ std::vector<int32_t> farthest_point_sampling(const float* points, int64_t n, int
     for (int64_t b = 1; b < nb; ++b) {
       const Block& blk = blocks[b];
       const Block& cur = blocks[pick];
-      if (blk.max_dist > cur.max_dist || (blk.max_dist == cur.max_dist && id[blk.arg] < id[cur.arg]))
+      if (blk.max_dist > cur.max_dist ||
+          (blk.max_dist == cur.max_dist && id[blk.arg] < id[cur.arg]))
         pick = b;
     }
     last = blocks[pick].arg;

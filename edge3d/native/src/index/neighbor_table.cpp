@@ -104,7 +104,7 @@ std::vector<int32_t> neighbor_table(const int32_t* coords, int64_t m, const int3
 
   // The box holding every coordinate and every probed position.
   std::array<int64_t, 3> lo, hi;
-  for (int a = 0; a < 3; ++a) lo[a] = hi[a] = coords == nullptr || m == 0 ? query[a] : coords[a];
+  for (int a = 0; a < 3; ++a) lo[a] = hi[a] = m > 0 ? coords[a] : query[a];
   auto grow = [&](const int32_t* c, int64_t n) {
     for (int64_t i = 0; i < 3 * n; ++i) {
       lo[i % 3] = std::min<int64_t>(lo[i % 3], c[i]);
@@ -126,7 +126,6 @@ std::vector<int32_t> neighbor_table(const int32_t* coords, int64_t m, const int3
     total += b;
   }
 
-  std::vector<int32_t> qrow(qorder.begin(), qorder.end());
   if (total <= 63) {
     std::vector<uint64_t> ck(m), qk(q), dk(k3);
     for (int64_t v = 0; v < m; ++v) {
@@ -142,7 +141,7 @@ std::vector<int32_t> neighbor_table(const int32_t* coords, int64_t m, const int3
     for (int j = 0; j < k3; ++j)
       dk[j] = pack(pack.lo[0] + back + off[j].x, pack.lo[1] + back + off[j].y,
                    pack.lo[2] + back + off[j].z) - origin;
-    merge_join(ck, cs.order, qk, qrow, dk, [](uint64_t a, uint64_t d) { return a + d; }, pad,
+    merge_join(ck, cs.order, qk, qorder, dk, [](uint64_t a, uint64_t d) { return a + d; }, pad,
                kernel_size, table.data());
   } else {
     std::vector<Triple> ck(m), qk(q);
@@ -154,8 +153,9 @@ std::vector<int32_t> neighbor_table(const int32_t* coords, int64_t m, const int3
       const int32_t* c = query + 3 * int64_t{qorder[i]};
       qk[i] = Triple{c[0], c[1], c[2]};
     }
-    merge_join(ck, cs.order, qk, qrow, off, [](const Triple& a, const Triple& d) { return a + d; },
-               pad, kernel_size, table.data());
+    merge_join(ck, cs.order, qk, qorder, off,
+               [](const Triple& a, const Triple& d) { return a + d; }, pad, kernel_size,
+               table.data());
   }
   return table;
 }

@@ -29,20 +29,17 @@ inline bool closer(float da, int32_t ia, float db, int32_t ib) {
   return da < db || (da == db && ia < ib);
 }
 
-}  // namespace
-
-namespace {
-
 // Nodes in a subtree over `count` points; fixes every node's position before building, so
 // subtrees can be built concurrently into one array with a layout independent of threads.
 int32_t subtree_nodes(int32_t count, int32_t leaf) {
-  return count <= leaf ? 1 : 1 + subtree_nodes(count / 2, leaf) + subtree_nodes(count - count / 2, leaf);
+  if (count <= leaf) return 1;
+  return 1 + subtree_nodes(count / 2, leaf) + subtree_nodes(count - count / 2, leaf);
 }
 
 }  // namespace
 
-KdTree::KdTree(const float* points, int64_t n) : xyz_{std::vector<float>(n), std::vector<float>(n),
-                                                     std::vector<float>(n)}, ids_(n) {
+KdTree::KdTree(const float* points, int64_t n)
+    : xyz_{std::vector<float>(n), std::vector<float>(n), std::vector<float>(n)}, ids_(n) {
   if (n == 0) return;
   // Points travel with their ids, so the median splits partition contiguous memory.
   std::vector<Point> pts(n);
@@ -52,7 +49,10 @@ KdTree::KdTree(const float* points, int64_t n) : xyz_{std::vector<float>(n), std
   for (int64_t i = 0; i < n; ++i) {
     std::copy_n(points + 3 * i, 3, pts[i].c);
     pts[i].id = static_cast<int32_t>(i);
-    for (int a = 0; a < 3; ++a) lo[a] = std::min(lo[a], pts[i].c[a]), hi[a] = std::max(hi[a], pts[i].c[a]);
+    for (int a = 0; a < 3; ++a) {
+      lo[a] = std::min(lo[a], pts[i].c[a]);
+      hi[a] = std::max(hi[a], pts[i].c[a]);
+    }
   }
   const int32_t count = static_cast<int32_t>(n);
   nodes_.resize(subtree_nodes(count, kLeafSize));
@@ -88,8 +88,10 @@ void KdTree::build(Point* pts, int32_t id, int32_t begin, int32_t end, const flo
     std::copy_n(pts[begin].c, 3, node.lo);
     std::copy_n(pts[begin].c, 3, node.hi);
     for (int32_t i = begin; i < end; ++i)
-      for (int a = 0; a < 3; ++a)
-        node.lo[a] = std::min(node.lo[a], pts[i].c[a]), node.hi[a] = std::max(node.hi[a], pts[i].c[a]);
+      for (int a = 0; a < 3; ++a) {
+        node.lo[a] = std::min(node.lo[a], pts[i].c[a]);
+        node.hi[a] = std::max(node.hi[a], pts[i].c[a]);
+      }
     return;
   }
   int dim = 0;

@@ -53,7 +53,8 @@ Voxelization voxelize(const float* points, int64_t n, double voxel_size, const f
       }
       const double count = static_cast<double>(k.offsets[v + 1] - k.offsets[v]);
       for (int a = 0; a < 3; ++a) out.centroids[3 * v + a] = static_cast<float>(acc[a] / count);
-      for (int64_t f = 0; f < c; ++f) out.features[v * c + f] = static_cast<float>(acc[3 + f] / count);
+      for (int64_t f = 0; f < c; ++f)
+        out.features[v * c + f] = static_cast<float>(acc[3 + f] / count);
     }
   });
   return out;
