@@ -112,30 +112,39 @@ def atan2(y: Any, x: Any) -> Any:
     return torch.where(x > 0, base, torch.where(x < 0, base + shift, on_axis)).to(y.dtype)
 
 
-def safe_norm(d: Any) -> Any:
-    """Euclidean norm over the last axis with gradient 0 (not NaN) where the norm is 0."""
+def offsets(points: Any, centers: Any, dtype: Any) -> tuple[Any, Any, Any]:
+    """``points[..., n, :] - centers[..., k, :]`` as three ``[..., K, N]`` components in ``dtype``.
+
+    Component-wise broadcasting avoids a [K, N, 3] tensor and fixes the summation order of the
+    radius to the ONNX body's and the kernel's: ``(dx*dx + dy*dy) + dz*dz``.
+    """
+    p, c = points.to(dtype), centers.to(dtype)
+    return tuple(p[..., a].unsqueeze(-2) - c[..., a].unsqueeze(-1) for a in range(3))
+
+
+def safe_radius(dx: Any, dy: Any, dz: Any) -> Any:
+    """``sqrt(dx^2 + dy^2 + dz^2)`` with gradient 0 (not NaN) where it is 0."""
     import torch
 
-    sq = (d * d).sum(-1)
+    sq = (dx * dx + dy * dy) + dz * dz
     positive = sq > 0
     root = torch.sqrt(torch.where(positive, sq, torch.ones_like(sq)))
     return torch.where(positive, root, torch.zeros_like(sq))
 
 
-def sector_index(d: Any, n_azimuth: int, n_polar: int) -> Any:
-    """Sector index (int64) of offsets ``d[..., 3]`` (methods.md section 5.4).
+def sector_index(dx: Any, dy: Any, dz: Any, n_azimuth: int, n_polar: int) -> Any:
+    """Sector index (int64) of offsets (dx, dy, dz), each ``[..., K, N]`` (methods.md 5.4).
 
     theta = atan2(sqrt(dx^2 + dy^2), dz) in [0, pi]; phi = atan2(dy, dx) + pi in [0, 2 pi];
-    bin = clamp(floor(angle / unit), 0, n - 1) with unit = span / n computed in d's dtype;
+    bin = clamp(floor(angle / unit), 0, n - 1) with unit = span / n computed in dx's dtype;
     sector = polar_bin * n_azimuth + azimuth_bin.
     """
     import torch
 
     with torch.no_grad():
-        dx, dy, dz = d.unbind(-1)
         rho_sq = dx * dx + dy * dy
         theta = atan2(torch.sqrt(rho_sq), dz)
-        phi = atan2(dy, dx) + torch.tensor(math.pi, dtype=d.dtype, device=d.device)
+        phi = atan2(dy, dx) + torch.tensor(math.pi, dtype=dx.dtype, device=dx.device)
         polar = _bin(theta, math.pi, n_polar)
         azimuth = _bin(phi, 2 * math.pi, n_azimuth)
         return polar * n_azimuth + azimuth

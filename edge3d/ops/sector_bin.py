@@ -45,10 +45,9 @@ def sector_bin(points: Any, centers: Any, n_azimuth: int = 5, n_polar: int = 5) 
     shape = (*centers.shape[:-1], points.shape[-2])
     if tc.exporting():
         return tc.emit(SPEC, [points, centers], attrs, [torch.int32, points.dtype], [shape, shape])
-    work = tc.compute_dtype(points.dtype)
-    d = points.to(work).unsqueeze(-3) - centers.to(work).unsqueeze(-2)
-    sector = tc.sector_index(d, attrs["n_azimuth"], attrs["n_polar"]).to(torch.int32)
-    return sector, tc.safe_norm(d).to(points.dtype)
+    dx, dy, dz = tc.offsets(points, centers, tc.compute_dtype(points.dtype))
+    sector = tc.sector_index(dx, dy, dz, attrs["n_azimuth"], attrs["n_polar"]).to(torch.int32)
+    return sector, tc.safe_radius(dx, dy, dz).to(points.dtype)
 
 
 def _check_grid(attrs: dict[str, int | float]) -> None:

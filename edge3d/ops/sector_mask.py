@@ -57,10 +57,10 @@ def sector_mask(
     if tc.exporting():
         return tc.emit(SPEC, list(inputs.values()), attrs, [points.dtype], [shape])
     work = tc.compute_dtype(points.dtype)
-    d = points.to(work).unsqueeze(-3) - centers.to(work).unsqueeze(-2)
-    sector = tc.sector_index(d, attrs["n_azimuth"], attrs["n_polar"])
+    dx, dy, dz = tc.offsets(points, centers, work)
+    sector = tc.sector_index(dx, dy, dz, attrs["n_azimuth"], attrs["n_polar"])
     ray = torch.gather(rays.to(work), -1, sector)
-    logits = ray - tc.safe_norm(d) + 2 * migration.to(work)
+    logits = ray - tc.safe_radius(dx, dy, dz) + 2 * migration.to(work)
     return logits.to(points.dtype)
 
 
