@@ -18,7 +18,7 @@ def test_build_without_tensorrt_lists_what_is_missing(tmp_path: Path) -> None:
     save_variants(ops.onnx_model("SectorBin"), tmp_path)
     missing = missing_for_engine_build(tmp_path / "no-such-plugins.so")
     assert any("tensorrt" in m for m in missing)
-    assert any("libedge3d_plugins.so not found" in m for m in missing)
+    assert any("no-such-plugins.so does not exist" in m for m in missing)
     with pytest.raises(MissingDependencyError, match=r"needs: .*tensorrt"):
         build_engine(tmp_path / "model.trt.onnx", plugin_library=tmp_path / "none.so")
 
@@ -26,3 +26,18 @@ def test_build_without_tensorrt_lists_what_is_missing(tmp_path: Path) -> None:
 def test_bad_precision(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="precision"):
         build_engine(tmp_path / "model.trt.onnx", precision="int8")
+
+
+def test_plugin_library_search(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from edge3d.runtime.backends import BackendUnavailableError
+    from edge3d.runtime.backends.plugin_library import find_plugin_library
+
+    library = tmp_path / "libedge3d_plugins.so"
+    library.write_bytes(b"")
+    assert find_plugin_library(library) == library
+    monkeypatch.setenv("EDGE3D_PLUGIN_LIBRARY", str(library))
+    assert find_plugin_library() == library
+    monkeypatch.setenv("EDGE3D_PLUGIN_LIBRARY", str(tmp_path / "gone.so"))
+    if not (Path(__file__).resolve().parents[2] / "build/plugins/libedge3d_plugins.so").exists():
+        with pytest.raises(BackendUnavailableError, match="cmake -S plugins"):
+            find_plugin_library()

@@ -25,9 +25,11 @@ def find_plugin_library(path: str | Path | None = None) -> Path:
     Raises:
         BackendUnavailableError: none found; the message says how to build it.
     """
-    candidates: list[Path] = []
     if path is not None:
-        candidates.append(Path(path))
+        if not Path(path).is_file():  # an explicit choice never falls back to another copy
+            raise BackendUnavailableError(f"plugin library {path} does not exist")
+        return Path(path)
+    candidates: list[Path] = []
     if os.environ.get("EDGE3D_PLUGIN_LIBRARY"):
         candidates.append(Path(os.environ["EDGE3D_PLUGIN_LIBRARY"]))
     package = Path(__file__).resolve().parents[2]
