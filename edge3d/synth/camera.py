@@ -47,7 +47,7 @@ def d435_intrinsics(width: int = 640, height: int = 480) -> Intrinsics:
                       cy=(height - 1) / 2.0, distortion_model="brown_conrady")
 
 
-@dataclass
+@dataclass(eq=False)
 class RenderedFrame:
     """One rendered view with its ground truth.
 

@@ -28,7 +28,7 @@ from edge3d.synth.classes import BED, BOOKSHELF, CABINET, CHAIR, CLUTTER, DESK, 
 Part = tuple[tuple[float, float, float], tuple[float, float, float]]
 
 
-@dataclass
+@dataclass(eq=False)
 class Template:
     """An object in its own frame.
 

@@ -25,7 +25,7 @@ GROUP_ATTEMPTS = 8
 MIN_CONTACT = 0.02
 
 
-@dataclass
+@dataclass(eq=False)
 class Placed:
     """An object placed in the world: its template, yaw and pivot (footprint centre at its base)."""
 

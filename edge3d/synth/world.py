@@ -11,7 +11,7 @@ from edge3d.synth.primitives import Box, boxes_to_arrays
 from edge3d.synth.shading import shade
 
 
-@dataclass
+@dataclass(eq=False)
 class SceneObject:
     """One object (or one piece of stuff) in a world.
 
@@ -41,7 +41,7 @@ class SceneObject:
         return np.min([b[0] for b in boxes], 0), np.max([b[1] for b in boxes], 0)
 
 
-@dataclass
+@dataclass(eq=False)
 class LabelledPoints:
     """Ground-truth points on a world's surfaces.
 
@@ -68,7 +68,7 @@ class LabelledPoints:
         return len(self.positions)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PrimitiveTable:
     """All boxes of a world as flat arrays (what the renderer consumes).
 
@@ -90,7 +90,7 @@ class PrimitiveTable:
         return Box(self.centers[i], self.rotations[i], self.halves[i])
 
 
-@dataclass
+@dataclass(eq=False)
 class World:
     """A synthetic world.
 
