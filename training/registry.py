@@ -42,6 +42,10 @@ METHODS: dict[str, MethodEntry] = {
         "edge3d.models.toy_semantic:build", "training.losses.toy_semantic:build",
         "training.losses.toy_semantic:build_targets", "training.losses.toy_semantic:target_spec",
         "edge3d.models.toy_semantic:postprocess_scene"),
+    "ssen": MethodEntry(
+        "edge3d.models.ssen:build", "training.losses.ssen:build",
+        "training.losses.ssen:build_targets", "training.losses.ssen:target_spec",
+        "edge3d.models.ssen:postprocess_scene"),
 }
 
 

@@ -143,12 +143,14 @@ class SparseMaxPool(nn.Module):
 class BatchNorm(nn.modules.batchnorm._BatchNorm):
     """BatchNorm over every axis but the channel axis (1), synchronised across processes.
 
-    Single process: exactly ``torch.nn.functional.batch_norm``. Under ``torch.distributed`` with
-    more than one process (DDP through torchrun), training-mode statistics are the global batch's:
-    per-channel sums, sums of squares and counts go through a differentiable all-reduce, so two
-    processes on half a batch each compute the same normalisation, and after DDP's gradient
-    averaging the same gradients, as one process on the whole batch. (PyTorch's SyncBatchNorm
-    does this on GPUs only.) Folds into the preceding conv like any BatchNorm.
+    Training mode computes the statistics with explicit ops: per-channel sums and counts, then
+    sums of squared deviations, each through a differentiable all-reduce when
+    ``torch.distributed`` runs more than one process (DDP through torchrun). Two processes on
+    half a batch each therefore compute the same normalisation, and after DDP's gradient
+    averaging the same gradients, as one process on the whole batch; one process uses the same
+    formula, so the two agree to float32 rounding (PyTorch's SyncBatchNorm needs a GPU, and its
+    single-process kernel rounds differently). Eval mode is ``F.batch_norm`` with the running
+    statistics, which is what folds into the preceding conv at export.
     """
 
     def _check_input_dim(self, input: Tensor) -> None:
@@ -156,28 +158,35 @@ class BatchNorm(nn.modules.batchnorm._BatchNorm):
             raise ValueError(f"BatchNorm needs [rows, C, ...], got shape {tuple(input.shape)}")
 
     def forward(self, x: Tensor) -> Tensor:
-        if not (self.training and _distributed_world() > 1):
+        if not self.training:
             return super().forward(x)
-        from torch.distributed.nn.functional import all_reduce
-
+        all_reduce = _identity
+        if _distributed_world() > 1:
+            from torch.distributed.nn.functional import all_reduce
         axes = [0, *range(2, x.dim())]
-        count = x.new_tensor([x.numel() / x.shape[1]])
-        stats = all_reduce(torch.cat([x.sum(axes), (x * x).sum(axes), count]))
         c = x.shape[1]
-        n = stats[-1]
-        mean = stats[:c] / n
-        var = (stats[c:2 * c] / n - mean * mean).clamp_min(0.0)
+        shape = [1, c] + [1] * (x.dim() - 2)
+        # Two passes (mean, then squared deviations) keep float32 precision where E[x^2] -
+        # E[x]^2 would cancel.
+        first = all_reduce(torch.cat([x.sum(axes), x.new_tensor([x.numel() / c])]))
+        n = first[-1]
+        mean = first[:c] / n
+        centered = x - mean.reshape(shape)
+        var = all_reduce((centered * centered).sum(axes)) / n
         if self.track_running_stats and self.running_mean is not None:
             with torch.no_grad():
                 m = self.momentum if self.momentum is not None else 0.1
                 self.running_mean.lerp_(mean.detach(), m)
                 self.running_var.lerp_(var.detach() * n / (n - 1).clamp_min(1.0), m)
                 self.num_batches_tracked.add_(1)
-        shape = [1, c] + [1] * (x.dim() - 2)
-        y = (x - mean.reshape(shape)) * torch.rsqrt(var.reshape(shape) + self.eps)
+        y = centered * torch.rsqrt(var.reshape(shape) + self.eps)
         if self.affine:
             y = y * self.weight.reshape(shape) + self.bias.reshape(shape)
         return y
+
+
+def _identity(x: Tensor) -> Tensor:
+    return x
 
 
 def _distributed_world() -> int:
