@@ -118,7 +118,8 @@ SortedKeys sort_keys(const int32_t* coords, int64_t n) {
         keys[i] = k;
       }
     });
-    radix_sort(keys, out.order, total);
+    // Coordinates from voxelize() or an earlier sort are already in order: keep them.
+    if (!std::is_sorted(keys.begin(), keys.end())) radix_sort(keys, out.order, total);
   } else {
     std::sort(out.order.begin(), out.order.end(), [&](int32_t a, int32_t b) {
       const int32_t* ca = coords + 3 * int64_t{a};
