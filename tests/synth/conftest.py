@@ -36,3 +36,13 @@ def boxes_world(boxes: list[tuple[tuple[float, ...], tuple[float, ...]]], stuff_
 @functools.cache
 def room_points(seed: int, spacing: float):
     return room(seed).surface_points(spacing=spacing)
+
+
+def objects_within(a: SceneObject, b: SceneObject, distance: float) -> bool:
+    """Whether any box of ``a`` comes within ``distance`` of any box of ``b`` (bounds first)."""
+    from edge3d.synth.primitives import boxes_within
+
+    (alo, ahi), (blo, bhi) = a.bounds(), b.bounds()
+    if np.any(alo > bhi + max(distance, 0) + 1e-6) or np.any(blo > ahi + max(distance, 0) + 1e-6):
+        return False
+    return any(boxes_within(pa, pb, distance) for pa in a.primitives for pb in b.primitives)

@@ -7,9 +7,8 @@ import pytest
 
 from edge3d.synth import BACKGROUND_CLASSES, CLASS_NAMES, make_world
 from edge3d.synth.classes import CHAIR, TABLE
-from edge3d.synth.primitives import boxes_within
 
-from .conftest import boxes_world, room, room_points
+from .conftest import boxes_world, objects_within, room, room_points
 
 SEEDS = range(12)
 
@@ -101,7 +100,7 @@ def _touching(world) -> set[int]:
     out = set()
     for i, a in enumerate(floor):
         for b in floor[i + 1:]:
-            if any(boxes_within(pa, pb, 1e-6) for pa in a.primitives for pb in b.primitives):
+            if objects_within(a, b, 1e-6):
                 out |= {a.instance_id, b.instance_id}
     return out
 
@@ -124,8 +123,7 @@ def test_free_objects_keep_their_gap() -> None:
     floor = [o for o in w.objects if o.support == 0]
     for i, a in enumerate(floor):
         for b in floor[i + 1:]:
-            assert not any(boxes_within(pa, pb, 0.19) for pa in a.primitives
-                           for pb in b.primitives)
+            assert not objects_within(a, b, 0.19)
 
 
 def test_objects_on_tables() -> None:
@@ -188,8 +186,7 @@ def test_no_two_objects_interpenetrate() -> None:
             objs = w.objects
             for i, a in enumerate(objs):
                 for b in objs[i + 1:]:
-                    assert not any(boxes_within(pa, pb, -1e-6) for pa in a.primitives
-                                   for pb in b.primitives), (kind, seed, a.instance_id,
+                    assert not objects_within(a, b, -1e-6), (kind, seed, a.instance_id,
                                                              b.instance_id)
 
 
