@@ -155,8 +155,10 @@ def main() -> None:
     lines = ["# Runtime", "",
              f"Measured by `bench/bm_runtime.py{' --quick' if args.quick else ''}` on "
              f"{platform.machine()}, {_cpus()} CPU cores, Python {platform.python_version()}, "
-             f"{time.strftime('%Y-%m-%d')}. Seeds and subsets are listed in the script's "
-             "docstring; nothing here was used to tune the baseline.", ""]
+             f"{time.strftime('%Y-%m-%d')}, load average {_load()} at the start (a shared "
+             "machine: absolute times are inflated by other work, ratios within one table are "
+             "not). Seeds and subsets are listed in the script's docstring; nothing here was "
+             "used to tune the baseline.", ""]
 
     lines += ["## Geometric baseline accuracy (class-agnostic, ScanNet protocol)", "",
               "| subset | rooms | input | AP | AP50 | AP25 | points/room | segment ms/room |",
@@ -212,6 +214,12 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines))
     print(f"wrote {args.out}")
+
+
+def _load() -> str:
+    import os
+
+    return f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "unknown"
 
 
 def _cpus() -> int:

@@ -64,16 +64,19 @@ def instance_point_colors(result: SegmentationResult, colors: np.ndarray | None,
 
 
 def render_camera(points: np.ndarray, colors: np.ndarray, pose: np.ndarray,
-                  intrinsics: Intrinsics, width: int | None = None, point_size: float = 0.02
-                  ) -> np.ndarray:
+                  intrinsics: Intrinsics, width: int | None = None, point_size: float = 0.02,
+                  depth: np.ndarray | None = None) -> np.ndarray:
     """Render world points [N, 3] with uint8 colours [N, 3] from camera pose ``T_W_C`` (OpenCV
     camera) with a z-buffer; each point is a square splat of ``point_size`` metres.
 
     Returns uint8 [H, W, 3] at the intrinsics' aspect (``width`` pixels wide, default its own).
+    ``depth``, if given as float32 [H, W], receives the z-buffer (inf where nothing was drawn).
     """
     k = intrinsics if width is None else intrinsics.scaled(width / intrinsics.width)
     img = np.empty((k.height, k.width, 3), np.uint8)
     img[:] = _BACKGROUND
+    if depth is not None:
+        depth[:] = np.inf
     if len(points) == 0:
         return img
     pc = transform_points(invert_pose(pose), np.asarray(points, np.float32))
@@ -99,6 +102,8 @@ def render_camera(points: np.ndarray, colors: np.ndarray, pose: np.ndarray,
     order = np.lexsort((zz[inside], pix))
     pix, first = np.unique(pix[order], return_index=True)
     img.reshape(-1, 3)[pix] = col[ci[inside][order][first]]
+    if depth is not None:
+        depth.reshape(-1)[pix] = zz[inside][order][first]
     return img
 
 
@@ -148,8 +153,9 @@ def render_update(update: StreamUpdate, panel_width: int = 480) -> Image.Image:
         if update.pose is not None:
             size = 1.3 * point_spacing(pts)
             camera_view = len(panels)
+            zbuf = np.empty((k.height, k.width), np.float32)
             panels.append(render_camera(pts, cols, update.pose, frame.intrinsics, panel_width,
-                                        point_size=size))
+                                        point_size=size, depth=zbuf))
             titles.append("map from the camera")
         height = k.height
     else:
@@ -161,7 +167,8 @@ def render_update(update: StreamUpdate, panel_width: int = 480) -> Image.Image:
     _annotate_top(img, result, pts, scale, x0, y0, offset=(panel_width + 8) * (len(panels) - 1),
                   height=height, pose=update.pose)
     if camera_view is not None:
-        _annotate_camera(img, result, update.pose, k, offset=(panel_width + 8) * camera_view)
+        _annotate_camera(img, result, update.pose, k, zbuf,
+                         offset=(panel_width + 8) * camera_view)
     return img
 
 
@@ -212,8 +219,9 @@ def _label(draw, x: float, y: float, text: str, color: tuple[int, ...], font) ->
 
 
 def _annotate_camera(img: Image.Image, result: SegmentationResult, pose: np.ndarray,
-                     k: Intrinsics, offset: int) -> None:
-    """Instance ids at their centroids in the camera view (``k``: the panel's intrinsics)."""
+                     k: Intrinsics, zbuf: np.ndarray, offset: int) -> None:
+    """Instance ids at their centroids in the camera view (``k``: the panel's intrinsics),
+    except for instances hidden behind something nearer (``zbuf``: the view's z-buffer)."""
     from PIL import ImageDraw
 
     if not result.instances:
@@ -226,7 +234,12 @@ def _annotate_camera(img: Image.Image, result: SegmentationResult, pose: np.ndar
         if z < 0.1:
             continue
         u, v = x / z * k.fx + k.cx, y / z * k.fy + k.cy
-        if 0 <= u < k.width and 0 <= v < k.height:
+        if not (0 <= u < k.width and 0 <= v < k.height):
+            continue
+        iu, iv = int(u), int(v)
+        near = zbuf[max(iv - 6, 0):iv + 7, max(iu - 6, 0):iu + 7]
+        # The centroid lies inside the object, so allow half its size behind the surface.
+        if z <= float(near.min()) + 0.5 * float(np.max(inst.box_max - inst.box_min)) + 0.1:
             color = tuple(int(c) for c in id_colors(np.array([inst.id]))[0])
             _label(draw, offset + u, 30 + 22 + v, str(inst.id), color, font)
 

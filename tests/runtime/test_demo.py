@@ -74,8 +74,10 @@ def test_renderers_put_points_where_they_belong():
     k = Intrinsics(64, 48, 50, 50, 31.5, 23.5)
     pose = look_at(np.array([0.0, -2.0, 0.0]), np.array([0.0, 0.0, 0.0]))
     near = np.array([[0.0, 0.0, 0.0], [0.0, 0.5, 0.0]], np.float32)  # same ray, 2 m and 2.5 m
-    view = render_camera(near, cols, pose, k, point_size=0.05)
+    zbuf = np.empty((48, 64), np.float32)
+    view = render_camera(near, cols, pose, k, point_size=0.05, depth=zbuf)
     assert tuple(view[23, 31]) == (255, 0, 0)  # the nearer point wins the z-test
+    assert zbuf[23, 31] == pytest.approx(2.0) and np.isinf(zbuf[0, 0])
     assert not np.any(np.all(view == (0, 255, 0), axis=-1))
 
 
