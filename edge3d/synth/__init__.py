@@ -9,6 +9,7 @@
 - :mod:`trajectories`: ``static``, ``orbit`` and ``walkthrough`` camera paths.
 - :func:`sequence`: a world rendered along a trajectory, the source behind ``synthetic:`` specs.
 - :mod:`toy`: the MTML connected-components baseline on ground-truth semantics.
+- :func:`observed`: which ground-truth points a sequence of frames actually saw.
 
 See ``docs/synthetic.md``.
 """
@@ -25,11 +26,13 @@ from edge3d.synth.classes import (
 )
 from edge3d.synth.primitives import Box
 from edge3d.synth.sequence import sequence
+from edge3d.synth.visibility import observed
 from edge3d.synth.world import LabelledPoints, SceneObject, World
 from edge3d.synth.worlds import make_world, world_parameters
 
 __all__ = [
     "BACKGROUND_CLASSES", "CLASS_NAMES", "TOY_BACKGROUND_CLASSES", "TOY_CLASS_NAMES", "Box",
     "LabelledPoints", "RenderedFrame", "SceneObject", "VirtualCamera", "World",
-    "d435_intrinsics", "make_world", "sequence", "toy", "trajectories", "world_parameters",
+    "d435_intrinsics", "make_world", "observed", "sequence", "toy", "trajectories",
+    "world_parameters",
 ]

@@ -229,3 +229,23 @@ def test_same_seed_and_index_same_noise() -> None:
 def test_bad_pose_is_rejected() -> None:
     with pytest.raises(ValueError, match="4x4"):
         VirtualCamera(small_intrinsics()).render(room(0), np.eye(3))
+
+
+def test_observed_points() -> None:
+    from edge3d.synth import observed
+
+    # A box 2 m in front of the camera: its front face is seen, its back face is not.
+    w = boxes_world([((2.0, -0.3, -0.3), (2.6, 0.3, 0.3))])
+    pts = w.surface_points(spacing=0.02)
+    cam = VirtualCamera(small_intrinsics(), noise=False)
+    frames = [cam.render(w, _camera_pose_x())]
+    seen = observed(pts.positions, frames)
+    front = np.abs(pts.positions[:, 0] - 2.0) < 1e-6
+    back = np.abs(pts.positions[:, 0] - 2.6) < 1e-6
+    assert seen[front].mean() > 0.85 and not seen[back].any()  # border pixels may miss
+    assert not observed(pts.positions, frames, min_views=2).any()
+    # Holes: with stereo holes on, edge pixels are holes, so fewer points count as observed.
+    holey = [VirtualCamera(small_intrinsics(), noise=False, holes=True).render(
+        w, _camera_pose_x())]
+    assert observed(pts.positions, holey).sum() < seen.sum()
+    assert observed(pts.positions, holey, valid_depth_only=False).sum() == seen.sum()
