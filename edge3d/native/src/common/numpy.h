@@ -14,6 +14,7 @@ namespace edge3d {
 template <typename T>
 nanobind::ndarray<nanobind::numpy, T> to_numpy(std::vector<T>&& data,
                                                std::initializer_list<size_t> shape) {
+  if (data.empty()) data.reserve(1);  // numpy wants a valid pointer even for empty arrays
   auto* owned = new std::vector<T>(std::move(data));
   nanobind::capsule owner(owned, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
   return nanobind::ndarray<nanobind::numpy, T>(owned->data(), shape.size(), shape.begin(), owner);

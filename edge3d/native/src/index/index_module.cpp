@@ -6,23 +6,17 @@
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/optional.h>
 
+#include "common/numpy.h"
 #include "index/index_core.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;
+using edge3d::to_numpy;
 
 namespace {
 
 using Points = nb::ndarray<const float, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
 using Coords = nb::ndarray<const int32_t, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
-
-template <typename T>
-nb::object to_numpy(std::vector<T>&& v, std::initializer_list<size_t> shape) {
-  if (v.empty()) v.reserve(1);  // a valid pointer even for empty arrays
-  auto* heap = new std::vector<T>(std::move(v));
-  nb::capsule owner(heap, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
-  return nb::cast(nb::ndarray<nb::numpy, T>(heap->data(), shape, owner));
-}
 
 nb::tuple voxelize(Points points, double voxel_size,
                    std::optional<nb::ndarray<const float, nb::ndim<2>, nb::c_contig,
@@ -69,7 +63,7 @@ nb::object neighbor_table(Coords coords, Coords query, int kernel_size, int dila
     table = edge3d::index::neighbor_table(coords.data(), coords.shape(0), query.data(),
                                           query.shape(0), kernel_size, dilation, rows_out);
   }
-  return to_numpy(std::move(table), {static_cast<size_t>(rows_out), k3});
+  return nb::cast(to_numpy(std::move(table), {static_cast<size_t>(rows_out), k3}));
 }
 
 nb::object fps(Points points, int64_t samples, int64_t start) {
@@ -78,7 +72,7 @@ nb::object fps(Points points, int64_t samples, int64_t start) {
     nb::gil_scoped_release release;
     idx = edge3d::index::farthest_point_sampling(points.data(), points.shape(0), samples, start);
   }
-  return to_numpy(std::move(idx), {static_cast<size_t>(samples)});
+  return nb::cast(to_numpy(std::move(idx), {static_cast<size_t>(samples)}));
 }
 
 nb::object ball_query(Points points, Points centers, float radius, int k) {
@@ -88,7 +82,7 @@ nb::object ball_query(Points points, Points centers, float radius, int k) {
     idx = edge3d::index::ball_query(points.data(), points.shape(0), centers.data(),
                                     centers.shape(0), radius, k);
   }
-  return to_numpy(std::move(idx), {centers.shape(0), static_cast<size_t>(k)});
+  return nb::cast(to_numpy(std::move(idx), {centers.shape(0), static_cast<size_t>(k)}));
 }
 
 nb::tuple knn(Points points, Points queries, int k) {
