@@ -16,7 +16,7 @@ import numpy as np
 
 from edge3d.native._loader import load_extension
 
-__all__ = ["point_to_plane_system", "vertex_normal_map"]
+__all__ = ["bilateral_depth", "point_to_plane_system", "vertex_normal_map"]
 
 
 @functools.cache
@@ -36,6 +36,33 @@ def _pose(p: np.ndarray, name: str) -> np.ndarray:
     if m.shape != (4, 4) or not np.all(np.isfinite(m)):
         raise ValueError(f"{name} must be a finite [4, 4] matrix, got shape {m.shape}")
     return m
+
+
+def bilateral_depth(depth_m: np.ndarray, radius: int = 2, sigma_px: float = 1.5,
+                    range_min: float = 0.005, range_per_m2: float = 0.025) -> np.ndarray:
+    """Edge-preserving smoothing of a depth image before normals are taken (KinectFusion,
+    section 3.2).
+
+    A ``(2 radius + 1)^2`` bilateral filter: spatial sigma ``sigma_px`` pixels, range sigma
+    ``max(range_min, range_per_m2 * z^2)`` metres (stereo depth noise grows with z^2), so depth
+    edges larger than a few noise sigmas survive. Invalid pixels (0 or non-finite) stay 0 and
+    never contribute.
+
+    Args:
+        depth_m: float32 [H, W] metres.
+
+    Returns:
+        float32 [H, W] smoothed depth.
+    """
+    d = np.ascontiguousarray(depth_m, dtype=np.float32)
+    if d.ndim != 2:
+        raise ValueError(f"depth_m must be [H, W], got shape {d.shape}")
+    if not 0 <= int(radius) <= 8:
+        raise ValueError(f"radius must be in [0, 8], got {radius}")
+    if not (sigma_px > 0 and range_min > 0 and range_per_m2 >= 0):
+        raise ValueError("sigma_px and range_min must be > 0 and range_per_m2 >= 0")
+    return _ext().bilateral_depth(d, int(radius), float(sigma_px), float(range_min),
+                                  float(range_per_m2))
 
 
 def vertex_normal_map(depth_m: np.ndarray, intrinsics: tuple[float, float, float, float],
@@ -65,7 +92,8 @@ def point_to_plane_system(
     src_vertices: np.ndarray, src_normals: np.ndarray, T_W_C: np.ndarray,
     model_vertices: np.ndarray, model_normals: np.ndarray, T_W_M: np.ndarray,
     model_intrinsics: tuple[float, float, float, float], max_dist: float,
-    min_normal_cos: float = 0.7, huber: float = 0.01,
+    min_normal_cos: float = 0.7, noise_floor: float = 0.002, noise_per_m2: float = 0.0,
+    huber: float = 2.0,
 ) -> tuple[np.ndarray, np.ndarray, int, int, float]:
     """Normal equations of one point-to-plane Gauss-Newton step.
 
@@ -74,11 +102,14 @@ def point_to_plane_system(
     ``model_intrinsics``) and paired with the model vertex ``q`` and normal ``n`` at that pixel.
     Pairs farther apart than ``max_dist`` metres or with normals less aligned than
     ``min_normal_cos`` are rejected. The residual is ``n . (T p - q)``; the Jacobian is with
-    respect to a left twist ``xi = (omega, t)`` applied as ``exp(xi) T_W_C``; residuals beyond
-    ``huber`` metres are down-weighted (Huber).
+    respect to a left twist ``xi = (omega, t)`` applied as ``exp(xi) T_W_C``. Each residual is
+    weighted by ``1 / sigma^2`` with ``sigma = noise_floor + noise_per_m2 * z^2`` metres (stereo
+    noise grows with the square of the source depth ``z``), and by Huber's weight beyond
+    ``huber`` sigmas.
 
     Returns:
-        ``(A float64 [6, 6], b float64 [6], inliers, valid, sum_sq)``: solve ``A xi = -b``;
+        ``(A float64 [6, 6], b float64 [6], inliers, valid, sum_sq)``: solve ``A xi = -b``; A is
+        in units of ``1 / sigma^2``;
         ``valid`` counts source points with a normal, ``sum_sq`` is the sum of squared residuals
         of the inliers (m^2).
     """
@@ -87,4 +118,5 @@ def point_to_plane_system(
         _map(src_vertices, "src_vertices"), _map(src_normals, "src_normals"),
         _pose(T_W_C, "T_W_C"), _map(model_vertices, "model_vertices"),
         _map(model_normals, "model_normals"), _pose(T_W_M, "T_W_M"), fx, fy, cx, cy,
-        float(max_dist), float(min_normal_cos), float(huber))
+        float(max_dist), float(min_normal_cos), float(noise_floor), float(noise_per_m2),
+        float(huber))

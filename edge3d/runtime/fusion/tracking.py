@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edge3d.native.icp import point_to_plane_system, vertex_normal_map
+from edge3d.native.icp import bilateral_depth, point_to_plane_system, vertex_normal_map
 from edge3d.runtime.fusion.volume import TSDFVolume
 from edge3d.types import Frame, Intrinsics
 
@@ -63,11 +63,24 @@ def se3_exp(xi: np.ndarray) -> np.ndarray:
     return out
 
 
-def _subsample(intr: tuple[float, float, float, float], factor: int
-               ) -> tuple[float, float, float, float]:
-    # Taking every f-th pixel maps new pixel i onto old pixel f * i, so cx scales with 1/f too.
-    fx, fy, cx, cy = intr
-    return fx / factor, fy / factor, cx / factor, cy / factor
+def _halve(depth: np.ndarray, factor: int) -> np.ndarray:
+    """Block mean of the valid pixels of ``factor`` x ``factor`` blocks; blocks that straddle a
+    depth edge (spread over 5 % of the depth) become invalid rather than a flying pixel."""
+    h, w = depth.shape[0] // factor, depth.shape[1] // factor
+    blocks = depth[:h * factor, :w * factor].reshape(h, factor, w, factor)
+    valid = blocks > 0
+    count = valid.sum(axis=(1, 3))
+    mean = blocks.sum(axis=(1, 3)) / np.maximum(count, 1)
+    spread = np.where(valid, blocks, -np.inf).max(axis=(1, 3)) - np.where(
+        valid, blocks, np.inf).min(axis=(1, 3))
+    return np.where((count > 0) & (spread < 0.05 * mean), mean, 0.0).astype(np.float32)
+
+
+def _shrink(k: Intrinsics, factor: int) -> Intrinsics:
+    # Block f x f averaging: new pixel i is centred on old pixel f * i + (f - 1) / 2.
+    return Intrinsics(width=k.width // factor, height=k.height // factor, fx=k.fx / factor,
+                      fy=k.fy / factor, cx=(k.cx + 0.5) / factor - 0.5,
+                      cy=(k.cy + 0.5) / factor - 0.5)
 
 
 class ICPTracker:
@@ -81,6 +94,8 @@ class ICPTracker:
         max_dist: association distance per level, coarse to fine, metres.
         min_inlier_ratio, max_rmse, min_eigenvalue: loss checks (module docstring).
         max_translation, max_rotation_deg: the largest credible change from the prediction.
+        noise_floor, noise_per_m2: depth noise model ``sigma = floor + per_m2 * z^2`` (metres)
+            that weights the residuals; the default suits a D435 at 640x480 after smoothing.
     """
 
     def __init__(self, voxel_size: float, max_width: int = 320, levels: int = 3,
@@ -88,7 +103,8 @@ class ICPTracker:
                  max_dist: tuple[float, ...] = (0.15, 0.08, 0.04),
                  min_inlier_ratio: float = 0.3, max_rmse: float | None = None,
                  min_eigenvalue: float = 2e-3, max_translation: float = 0.3,
-                 max_rotation_deg: float = 30.0) -> None:
+                 max_rotation_deg: float = 30.0, noise_floor: float = 0.002,
+                 noise_per_m2: float = 0.003) -> None:
         if len(iterations) != levels or len(max_dist) != levels:
             raise ValueError(f"iterations and max_dist need one entry per level ({levels})")
         self.voxel_size = float(voxel_size)
@@ -99,43 +115,50 @@ class ICPTracker:
         self.min_eigenvalue = float(min_eigenvalue)
         self.max_translation = float(max_translation)
         self.max_rotation = np.deg2rad(max_rotation_deg)
+        self.noise_floor, self.noise_per_m2 = float(noise_floor), float(noise_per_m2)
 
-    def _pyramid(self, frame: Frame) -> tuple[list, Intrinsics]:
+    def _pyramid(self, frame: Frame) -> list[tuple[np.ndarray, np.ndarray, Intrinsics]]:
+        """(vertices, normals, intrinsics) per level, finest first: the depth is reduced to at
+        most ``max_width`` pixels, smoothed (bilateral), then halved per level."""
         k = frame.intrinsics
         factor = max(1, int(np.ceil(k.width / self.max_width)))
-        depth = frame.depth_m()[::factor, ::factor]
-        intr = _subsample((k.fx, k.fy, k.cx, k.cy), factor)
+        depth = frame.depth_m()
+        if factor > 1:
+            depth, k = _halve(depth, factor), _shrink(k, factor)
+        depth = bilateral_depth(depth)
         levels = []
         for level in range(self.levels):
-            f = 2 ** level
-            vertices, normals = vertex_normal_map(np.ascontiguousarray(depth[::f, ::f]),
-                                                  _subsample(intr, f))
-            levels.append((vertices, normals, _subsample(intr, f)))
-        h, w = depth.shape
-        base = Intrinsics(width=w, height=h, fx=intr[0], fy=intr[1], cx=intr[2], cy=intr[3])
-        return levels, base
+            if level:
+                depth, k = _halve(depth, 2), _shrink(k, 2)
+            vertices, normals = vertex_normal_map(depth, (k.fx, k.fy, k.cx, k.cy))
+            levels.append((vertices, normals, k))
+        return levels
 
     def track(self, volume: TSDFVolume, frame: Frame, prediction: np.ndarray,
               model_pose: np.ndarray) -> TrackingResult:
         """Align ``frame`` to ``volume`` ray-cast from ``model_pose``, starting at
         ``prediction`` (both ``T_W_C`` float64 [4, 4])."""
-        src, base = self._pyramid(frame)
-        model = volume.raycast(model_pose, base)
-        model_levels = []
+        src = self._pyramid(frame)
+        # One ray cast at the finest level; coarser model maps are its every 2^l-th pixel, with
+        # the intrinsics of that subsampling (association only needs them to be consistent).
+        k0 = src[0][2]
+        finest = volume.raycast(model_pose, k0)
+        models = []
         for level in range(self.levels):
             f = 2 ** level
-            model_levels.append((np.ascontiguousarray(model.vertices[::f, ::f]),
-                                 np.ascontiguousarray(model.normals[::f, ::f])))
+            models.append((np.ascontiguousarray(finest.vertices[::f, ::f]),
+                           np.ascontiguousarray(finest.normals[::f, ::f]),
+                           (k0.fx / f, k0.fy / f, k0.cx / f, k0.cy / f)))
         pose = np.array(prediction, dtype=np.float64)
         steps = 0
-        system = None
         for level in reversed(range(self.levels)):
-            vertices, normals, intr = src[level]
-            mv, mn = model_levels[level]
+            vertices, normals, _ = src[level]
+            model_vertices, model_normals, model_k = models[level]
             for _ in range(self.iterations[level]):
-                system = point_to_plane_system(vertices, normals, pose, mv, mn, model_pose, intr,
-                                               self.max_dist[level])
-                A, b, inliers = system[0], system[1], system[2]
+                A, b, inliers, _, _ = point_to_plane_system(
+                    vertices, normals, pose, model_vertices, model_normals, model_pose, model_k,
+                    self.max_dist[level],
+                    noise_floor=self.noise_floor, noise_per_m2=self.noise_per_m2)
                 if inliers < 50:
                     break
                 try:
@@ -144,13 +167,15 @@ class ICPTracker:
                     break
                 pose = se3_exp(xi) @ pose
                 steps += 1
-                if np.linalg.norm(xi[:3]) < 1e-5 and np.linalg.norm(xi[3:]) < 1e-5:
+                if np.linalg.norm(xi[:3]) < 1e-4 and np.linalg.norm(xi[3:]) < 1e-4:
                     break
-        # Final statistics at the finest level and the converged pose.
-        vertices, normals, intr = src[0]
-        mv, mn = model_levels[0]
+        # Final statistics at the finest level and the converged pose, unweighted (unit sigma,
+        # no Huber) so the Hessian check is in plain geometric units.
+        vertices, normals, _ = src[0]
+        model_vertices, model_normals, model_k = models[0]
         A, _, inliers, valid, sum_sq = point_to_plane_system(
-            vertices, normals, pose, mv, mn, model_pose, intr, self.max_dist[0])
+            vertices, normals, pose, model_vertices, model_normals, model_pose, model_k,
+            self.max_dist[0], noise_floor=1.0, noise_per_m2=0.0, huber=1e9)
         ratio = inliers / valid if valid else 0.0
         rmse = float(np.sqrt(sum_sq / inliers)) if inliers else float("inf")
         eig = self._min_eigenvalue(A, inliers, pose[:3, 3])

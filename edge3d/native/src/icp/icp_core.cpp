@@ -10,6 +10,45 @@
 
 namespace edge3d::icp {
 
+void bilateral_depth(const float* depth, int width, int height, int radius, float sigma_px,
+                     float range_min, float range_per_m2, float* out) {
+  std::vector<float> spatial((2 * radius + 1) * (2 * radius + 1));
+  for (int dv = -radius; dv <= radius; ++dv)
+    for (int du = -radius; du <= radius; ++du)
+      spatial[(dv + radius) * (2 * radius + 1) + du + radius] =
+          std::exp(-(du * du + dv * dv) / (2.f * sigma_px * sigma_px));
+  edge3d::parallel_for(height, 4, [&](int64_t b, int64_t e) {
+    for (int64_t v = b; v < e; ++v) {
+      for (int u = 0; u < width; ++u) {
+        const float z = depth[v * width + u];
+        if (!(z > 0.f) || !std::isfinite(z)) {
+          out[v * width + u] = 0.f;
+          continue;
+        }
+        const float sr = std::max(range_min, range_per_m2 * z * z);
+        const float inv2sr2 = 1.f / (2.f * sr * sr);
+        float sum = 0.f, wsum = 0.f;
+        for (int dv = -radius; dv <= radius; ++dv) {
+          const int64_t vv = v + dv;
+          if (vv < 0 || vv >= height) continue;
+          for (int du = -radius; du <= radius; ++du) {
+            const int uu = u + du;
+            if (uu < 0 || uu >= width) continue;
+            const float zn = depth[vv * width + uu];
+            if (!(zn > 0.f) || !std::isfinite(zn)) continue;
+            const float dz = zn - z;
+            const float w = spatial[(dv + radius) * (2 * radius + 1) + du + radius] *
+                            std::exp(-dz * dz * inv2sr2);
+            sum += w * zn;
+            wsum += w;
+          }
+        }
+        out[v * width + u] = sum / wsum;
+      }
+    }
+  });
+}
+
 void vertex_normal_map(const float* depth, int width, int height, float fx, float fy, float cx,
                        float cy, float max_jump, float* vertex, float* normal) {
   const int64_t npix = int64_t{width} * height;
@@ -63,7 +102,8 @@ NormalEquations point_to_plane(const float* src_vertex, const float* src_normal,
                                int src_height, const double* T_W_C, const float* model_vertex,
                                const float* model_normal, int model_width, int model_height,
                                const double* T_W_M, float fx, float fy, float cx, float cy,
-                               float max_dist, float min_normal_cos, float huber) {
+                               float max_dist, float min_normal_cos, float noise_floor,
+                               float noise_per_m2, float huber) {
   // Model camera from world: the inverse of T_W_M.
   double Rmw[9], tmw[3];
   for (int i = 0; i < 3; ++i)
@@ -111,7 +151,11 @@ NormalEquations point_to_plane(const float* src_vertex, const float* src_normal,
           // Left-perturbed pose exp(xi) T: d r / d(omega, t) = (p x n, n).
           const double J[6] = {pw[1] * n[2] - pw[2] * n[1], pw[2] * n[0] - pw[0] * n[2],
                                pw[0] * n[1] - pw[1] * n[0], n[0], n[1], n[2]};
-          const double w = std::fabs(r) <= huber ? 1.0 : huber / std::fabs(r);
+          // Stereo depth noise grows with z^2: weight each residual by its inverse variance,
+          // with Huber's weight on the residual in units of that sigma.
+          const double sigma = noise_floor + noise_per_m2 * double(pc[2]) * pc[2];
+          const double rn = std::fabs(r) / sigma;
+          const double w = (rn <= huber ? 1.0 : huber / rn) / (sigma * sigma);
           for (int i = 0; i < 6; ++i) {
             for (int j = i; j < 6; ++j) acc.A[i * 6 + j] += w * J[i] * J[j];
             acc.b[i] += w * J[i] * r;

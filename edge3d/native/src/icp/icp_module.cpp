@@ -33,6 +33,22 @@ NB_MODULE(_icp, m) {
   m.doc() = "Point-to-plane ICP building blocks; see edge3d.native.icp.";
 
   m.def(
+      "bilateral_depth",
+      [](Image depth, int radius, float sigma_px, float range_min, float range_per_m2) {
+        if (radius < 0 || radius > 8) throw std::invalid_argument("radius must be in [0, 8]");
+        const size_t h = depth.shape(0), w = depth.shape(1);
+        std::vector<float> out(h * w);
+        {
+          nb::gil_scoped_release release;
+          edge3d::icp::bilateral_depth(depth.data(), static_cast<int>(w), static_cast<int>(h),
+                                       radius, sigma_px, range_min, range_per_m2, out.data());
+        }
+        return to_numpy(std::move(out), {h, w});
+      },
+      nb::arg("depth"), nb::arg("radius"), nb::arg("sigma_px"), nb::arg("range_min"),
+      nb::arg("range_per_m2"));
+
+  m.def(
       "vertex_normal_map",
       [](Image depth, float fx, float fy, float cx, float cy, float max_jump) {
         const size_t h = depth.shape(0), w = depth.shape(1);
@@ -52,7 +68,7 @@ NB_MODULE(_icp, m) {
       "point_to_plane",
       [](Map src_vertex, Map src_normal, Pose T_W_C, Map model_vertex, Map model_normal,
          Pose T_W_M, float fx, float fy, float cx, float cy, float max_dist, float min_normal_cos,
-         float huber) {
+         float noise_floor, float noise_per_m2, float huber) {
         check_map(src_vertex, "src_vertex");
         check_map(model_vertex, "model_vertex");
         if (src_normal.shape(0) != src_vertex.shape(0) ||
@@ -69,7 +85,7 @@ NB_MODULE(_icp, m) {
               static_cast<int>(src_vertex.shape(0)), T_W_C.data(), model_vertex.data(),
               model_normal.data(), static_cast<int>(model_vertex.shape(1)),
               static_cast<int>(model_vertex.shape(0)), T_W_M.data(), fx, fy, cx, cy, max_dist,
-              min_normal_cos, huber);
+              min_normal_cos, noise_floor, noise_per_m2, huber);
         }
         std::vector<double> A(ne.A, ne.A + 36), b(ne.b, ne.b + 6);
         return std::make_tuple(to_numpy(std::move(A), {6, 6}), to_numpy(std::move(b), {6}),
@@ -77,5 +93,6 @@ NB_MODULE(_icp, m) {
       },
       nb::arg("src_vertex"), nb::arg("src_normal"), nb::arg("T_W_C"), nb::arg("model_vertex"),
       nb::arg("model_normal"), nb::arg("T_W_M"), nb::arg("fx"), nb::arg("fy"), nb::arg("cx"),
-      nb::arg("cy"), nb::arg("max_dist"), nb::arg("min_normal_cos"), nb::arg("huber"));
+      nb::arg("cy"), nb::arg("max_dist"), nb::arg("min_normal_cos"), nb::arg("noise_floor"),
+      nb::arg("noise_per_m2"), nb::arg("huber"));
 }

@@ -46,7 +46,7 @@ inline uint64_t mix_key(int64_t key) {
 
 class BlockHash {
  public:
-  BlockHash() { rebuild(64); }
+  BlockHash() { clear(); }
 
   int32_t find(int64_t key) const {
     std::size_t i = mix_key(key) & mask_;
@@ -92,7 +92,12 @@ class BlockHash {
     --size_;
   }
 
-  void clear() { rebuild(64); }
+  void clear() {
+    keys_.assign(64, kEmptyKey);
+    vals_.assign(64, -1);
+    mask_ = 63;
+    size_ = 0;
+  }
   std::size_t size() const { return size_; }
   std::size_t bytes() const { return keys_.size() * (sizeof(int64_t) + sizeof(int32_t)); }
 

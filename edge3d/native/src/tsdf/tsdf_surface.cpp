@@ -72,8 +72,9 @@ SurfacePoints TsdfVolume::extract_points(float min_weight) const {
                                coords_[s * 3 + 1] * kBlockSide + ((v >> 3) & 7),
                                coords_[s * 3 + 2] * kBlockSide + (v >> 6)};
         const int64_t off0 = int64_t{s} * kBlockVoxels + v;
-        if (!(weight_[off0] >= min_weight && weight_[off0] > 0.f)) continue;
-        const float t0 = tsdf_[off0];
+        const float w0 = vox_[off0].weight;
+        if (!(w0 >= min_weight && w0 > 0.f)) continue;
+        const float t0 = vox_[off0].tsdf;
         if (std::fabs(t0) >= 1.f) continue;
         for (int a = 0; a < 3; ++a) {
           int32_t g1[3] = {g0[0], g0[1], g0[2]};
@@ -268,7 +269,6 @@ RaycastResult TsdfVolume::raycast(const Pinhole& cam, const double* T_V_C, float
   out.normal.assign(npix * 3, 0.f);
   out.color.assign(npix * 3, 0);
   const float vs = voxel_, inv_vs = 1.f / voxel_;
-  const float block_len = kBlockSide * voxel_;
   edge3d::parallel_for(cam.height, 4, [&](int64_t row_begin, int64_t row_end) {
     Accessor acc(*this);
     for (int64_t v = row_begin; v < row_end; ++v) {
@@ -287,13 +287,17 @@ RaycastResult TsdfVolume::raycast(const Pinhole& cam, const double* T_V_C, float
           const int32_t g[3] = {fast_round(p[0] * inv_vs), fast_round(p[1] * inv_vs),
                                 fast_round(p[2] * inv_vs)};
           if (acc.slot(g[0] >> 3, g[1] >> 3, g[2] >> 3) < 0) {
-            // Unmapped block: jump to where the ray leaves it. Block b owns the points that
-            // round to its voxels, i.e. [(8 b - 0.5) vs, (8 b + 7.5) vs) per axis.
+            // Unmapped block: jump to where the ray leaves it, or its whole superblock when
+            // that is empty too. Block b owns the points that round to its voxels, i.e.
+            // [(8 b - 0.5) vs, (8 b + 7.5) vs) per axis; superblocks likewise.
+            const int shift = acc.super_occupied(g[0] >> 3, g[1] >> 3, g[2] >> 3)
+                                  ? 3 : 3 + kSuperShift;
+            const float len = static_cast<float>(1 << shift) * vs;
             float exit = std::numeric_limits<float>::infinity();
             for (int k = 0; k < 3; ++k) {
               if (dir[k] == 0.f) continue;
-              const float lo = ((g[k] >> 3) * kBlockSide - 0.5f) * vs;
-              const float bound = dir[k] > 0.f ? lo + block_len : lo;
+              const float lo = (static_cast<float>((g[k] >> shift) << shift) - 0.5f) * vs;
+              const float bound = dir[k] > 0.f ? lo + len : lo;
               exit = std::min(exit, (bound - p[k]) / dir[k]);
             }
             prev_valid = false;
@@ -310,7 +314,7 @@ RaycastResult TsdfVolume::raycast(const Pinhole& cam, const double* T_V_C, float
           if (t <= 0.f) {
             if (prev_valid && prev_t > 0.f) {
               // The nearest-voxel values bracket the crossing only roughly; find the zero of the
-              // trilinear SDF along the ray (regula falsi), widening the bracket by a voxel on
+              // trilinear SDF along the ray (a secant step), widening the bracket by a voxel on
               // either side when the trilinear values do not bracket it.
               auto sdf_at = [&](float zz, float& out) {
                 const float q[3] = {(T.t[0] + zz * dir[0]) * inv_vs,
@@ -329,25 +333,8 @@ RaycastResult TsdfVolume::raycast(const Pinhole& cam, const double* T_V_C, float
                 ok = sdf_at(zb, fb) && fb <= 0.f;
               }
               if (ok) {
-                for (int it = 0; it < 3; ++it) {
-                  const float zm = za + (zb - za) * fa / (fa - fb);
-                  float fm;
-                  if (!sdf_at(zm, fm)) break;
-                  if (std::fabs(fm) < 1e-4f) {
-                    za = zb = zm;
-                    fa = fm;
-                    fb = fm - 1.f;  // any value != fa; zm is returned below
-                    break;
-                  }
-                  if (fm > 0.f) {
-                    za = zm;
-                    fa = fm;
-                  } else {
-                    zb = zm;
-                    fb = fm;
-                  }
-                }
-                hit_z = za == zb ? za : za + (zb - za) * fa / (fa - fb);
+                // One secant step: the SDF is close to linear across a voxel or two.
+                hit_z = za + (zb - za) * fa / (fa - fb);
               } else {
                 hit_z = prev_z + (z - prev_z) * prev_t / (prev_t - t);
               }

@@ -141,8 +141,7 @@ int32_t TsdfVolume::new_slot() {
     const int64_t cap = static_cast<int64_t>(used_.size());
     int64_t grown = std::max<int64_t>(256, cap * 2);
     if (max_blocks_ > 0) grown = std::min(grown, max_blocks_);
-    tsdf_.resize(grown * kBlockVoxels);
-    weight_.resize(grown * kBlockVoxels);
+    vox_.resize(grown * kBlockVoxels);
     color_.resize(grown * kBlockVoxels * 3);
     coords_.resize(grown * 3);
     last_seen_.resize(grown);
@@ -152,6 +151,16 @@ int32_t TsdfVolume::new_slot() {
   const int32_t s = free_.back();
   free_.pop_back();
   return s;
+}
+
+void TsdfVolume::count_super(int32_t bx, int32_t by, int32_t bz, int32_t delta) {
+  const int64_t key = pack_block(bx >> kSuperShift, by >> kSuperShift, bz >> kSuperShift);
+  const int32_t n = std::max(0, super_.find(key)) + delta;
+  if (n > 0) {
+    super_.insert(key, n);
+  } else {
+    super_.erase(key);
+  }
 }
 
 void TsdfVolume::evict(int64_t count, const float cam_pos[3]) {
@@ -173,6 +182,7 @@ void TsdfVolume::evict(int64_t count, const float cam_pos[3]) {
   for (int64_t i = 0; i < count; ++i) {
     const int32_t s = candidates[i].second;
     hash_.erase(pack_block(coords_[s * 3], coords_[s * 3 + 1], coords_[s * 3 + 2]));
+    count_super(coords_[s * 3], coords_[s * 3 + 1], coords_[s * 3 + 2], -1);
     used_[s] = 0;
     free_.push_back(s);
   }
@@ -223,12 +233,12 @@ std::vector<int32_t> TsdfVolume::allocate(const std::vector<int64_t>& keys, cons
     coords_[s * 3] = x;
     coords_[s * 3 + 1] = y;
     coords_[s * 3 + 2] = z;
-    std::fill_n(&tsdf_[int64_t{s} * kBlockVoxels], kBlockVoxels, 1.f);
-    std::fill_n(&weight_[int64_t{s} * kBlockVoxels], kBlockVoxels, 0.f);
+    std::fill_n(&vox_[int64_t{s} * kBlockVoxels], kBlockVoxels, Voxel{1.f, 0.f});
     std::fill_n(&color_[int64_t{s} * kBlockVoxels * 3], kBlockVoxels * 3, uint8_t{0});
     last_seen_[s] = frame_;
     used_[s] = 1;
     hash_.insert(key, s);
+    count_super(x, y, z, +1);
     slots.push_back(s);
     ++blocks_;
   }
@@ -251,8 +261,7 @@ int64_t TsdfVolume::integrate(const uint16_t* depth, float depth_scale, const ui
     for (int64_t i = b; i < e; ++i) {
       const int32_t s = slots[i];
       const int64_t base = int64_t{s} * kBlockVoxels;
-      float* tsdf = &tsdf_[base];
-      float* weight = &weight_[base];
+      Voxel* vox = &vox_[base];
       uint8_t* rgb = &color_[base * 3];
       const float origin[3] = {coords_[s * 3] * kBlockSide * vs,
                                coords_[s * 3 + 1] * kBlockSide * vs,
@@ -283,11 +292,11 @@ int64_t TsdfVolume::integrate(const uint16_t* depth, float depth_scale, const ui
             const float sdf = d - p[2];
             if (sdf < -trunc_) continue;
             const float t_new = std::min(1.f, sdf * inv_trunc);
-            const float w = weight[v];
+            const float w = vox[v].weight;
             const float w1 = w + 1.f;
             const float inv_w1 = 1.f / w1;
-            tsdf[v] = (tsdf[v] * w + t_new) * inv_w1;
-            weight[v] = std::min(w1, max_weight_);
+            vox[v].tsdf = (vox[v].tsdf * w + t_new) * inv_w1;
+            vox[v].weight = std::min(w1, max_weight_);
             if (color != nullptr) {
               const uint8_t* c = &color[pix * 3];
               uint8_t* o = &rgb[v * 3];
@@ -345,7 +354,7 @@ void TsdfVolume::query(const float* points, int64_t n, float* sdf, float* weight
       if (acc.trilinear(q, 0.f, t, nullptr)) {
         sdf[i] = t * trunc_;
         const int64_t off = acc.voxel(fast_round(q[0]), fast_round(q[1]), fast_round(q[2]), 0.f);
-        weight[i] = off >= 0 ? weight_[off] : 0.f;
+        weight[i] = off >= 0 ? acc.weight(off) : 0.f;
       } else {
         sdf[i] = std::numeric_limits<float>::quiet_NaN();
         weight[i] = 0.f;
@@ -364,15 +373,14 @@ std::vector<int32_t> TsdfVolume::block_coords() const {
 
 void TsdfVolume::clear() {
   hash_.clear();
-  tsdf_.clear();
-  weight_.clear();
+  super_.clear();
+  vox_.clear();
   color_.clear();
   coords_.clear();
   last_seen_.clear();
   used_.clear();
   free_.clear();
-  tsdf_.shrink_to_fit();
-  weight_.shrink_to_fit();
+  vox_.shrink_to_fit();
   color_.shrink_to_fit();
   blocks_ = 0;
 }

@@ -16,6 +16,8 @@ namespace edge3d::tsdf {
 
 constexpr int kBlockSide = 8;
 constexpr int kBlockVoxels = kBlockSide * kBlockSide * kBlockSide;
+// Ray casting skips empty space in steps of 4^3-block superblocks where none is allocated.
+constexpr int kSuperShift = 2;
 
 // floor() and round-half-up as int without a libm call (std::floor is not inlined unless the
 // target has SSE4.1, and these run per voxel and per ray step).
@@ -96,11 +98,17 @@ class TsdfVolume {
   std::vector<int32_t> allocate(const std::vector<int64_t>& keys, const Rigid& T_V_C);
   void evict(int64_t count, const float cam_pos[3]);
   int32_t new_slot();
+  void count_super(int32_t bx, int32_t by, int32_t bz, int32_t delta);
 
   float voxel_, trunc_, max_weight_;
   int64_t max_blocks_;
   BlockHash hash_;
-  std::vector<float> tsdf_, weight_;
+  BlockHash super_;  // superblock -> number of allocated blocks in it
+  // tsdf and weight side by side: ray casting and integration touch both, one cache line.
+  struct Voxel {
+    float tsdf, weight;
+  };
+  std::vector<Voxel> vox_;
   std::vector<uint8_t> color_;
   std::vector<int32_t> coords_;     // [slots, 3]
   std::vector<int64_t> last_seen_;  // frame number that last touched the slot
@@ -113,6 +121,12 @@ class TsdfVolume {
 class Accessor {
  public:
   explicit Accessor(const TsdfVolume& v) : v_(v) {}
+
+  // Whether any block of the superblock holding block (bx, by, bz) is allocated.
+  bool super_occupied(int32_t bx, int32_t by, int32_t bz) const {
+    return v_.super_.find(pack_block(bx >> kSuperShift, by >> kSuperShift, bz >> kSuperShift)) >=
+           0;
+  }
 
   inline int32_t slot(int32_t bx, int32_t by, int32_t bz) {
     if (!block_in_range(bx, by, bz)) return -1;
@@ -130,10 +144,12 @@ class Accessor {
     if (s < 0) return -1;
     const int64_t off = static_cast<int64_t>(s) * kBlockVoxels +
                         (((gz & 7) * kBlockSide + (gy & 7)) * kBlockSide + (gx & 7));
-    return v_.weight_[off] >= min_weight && v_.weight_[off] > 0.f ? off : -1;
+    const float w = v_.vox_[off].weight;
+    return w >= min_weight && w > 0.f ? off : -1;
   }
 
-  float tsdf(int64_t off) const { return v_.tsdf_[off]; }
+  float tsdf(int64_t off) const { return v_.vox_[off].tsdf; }
+  float weight(int64_t off) const { return v_.vox_[off].weight; }
   const uint8_t* rgb(int64_t off) const { return &v_.color_[off * 3]; }
 
   // Trilinear interpolation at continuous voxel coordinates q (optionally its colour and its
