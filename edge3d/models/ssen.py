@@ -118,3 +118,53 @@ def postprocess_scene(outputs: Mapping[str, np.ndarray], scene, config: Mapping)
     return cluster_instances(outputs["embedding"], outputs["semantic_logits"],
                              grid.point_to_voxel, scene.positions, scene.class_names,
                              scene.background_classes, params)
+
+
+def dataset_classes(config: Mapping) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """Class names and background classes of a training config's data source."""
+    data = config["data"]
+    if data["source"] == "synthetic":
+        from edge3d import synth
+
+        if data.get("kind") == "toy":
+            return tuple(synth.TOY_CLASS_NAMES), tuple(synth.TOY_BACKGROUND_CLASSES)
+        return tuple(synth.CLASS_NAMES), tuple(synth.BACKGROUND_CLASSES)
+    if data["source"] == "scannet":
+        from edge3d.io import scannet
+
+        return ("wall", "floor", *scannet.BENCHMARK_CLASS_NAMES), (0, 1)
+    from edge3d.io import s3dis
+
+    return tuple(s3dis.CLASS_NAMES), ()
+
+
+def package_sections(config: Mapping) -> dict:
+    """What ``edge3d-export`` writes into an SSEN package's manifest besides the graph:
+    ``class_names``, ``background_classes``, ``voxel_size``, ``preprocess`` (pyramid levels,
+    kernel size, per-point features) and ``postprocess`` (:class:`SSENParams` values)."""
+    from edge3d.models.backbones import SparseUNetConfig
+    from edge3d.runtime.postprocess.ssen import SSENParams
+
+    names, background = dataset_classes(config)
+    voxel = float(config["data"]["voxel_size"])
+    bcfg = SparseUNetConfig(**(config["model"].get("backbone_config") or {}))
+    params = SSENParams.from_config(config["method"], voxel, background)
+    return {"class_names": list(names), "background_classes": list(background),
+            "voxel_size": voxel,
+            "preprocess": {"levels": bcfg.levels, "kernel_size": bcfg.kernel_size,
+                           "features": list(config["data"]["features"]),
+                           "features_doc": "per point: rgb = colour in [0, 1] - 0.5; xyz = "
+                                           "metres from the cloud's centroid; voxel means"},
+            "postprocess": params.to_dict()}
+
+
+def example_inputs(sections: Mapping, points: np.ndarray, colors: np.ndarray | None
+                   ) -> dict[str, np.ndarray]:
+    """The network inputs the runtime builds for one cloud (export example), from the manifest
+    sections of :func:`package_sections`."""
+    from edge3d.runtime.postprocess.ssen import network_inputs
+
+    pre = sections["preprocess"]
+    feeds, _ = network_inputs(points, colors, float(sections["voxel_size"]), int(pre["levels"]),
+                              int(pre["kernel_size"]), pre["features"])
+    return feeds
