@@ -126,6 +126,10 @@ def main() -> int:
         "CPU time counts only this process's work; wall time also counts waiting for the CPU "
         "when other jobs share the machine, so on a loaded machine wall > CPU.",
     ]
+    if os.getloadavg()[0] > cores:
+        lines += ["", f"This run shared an oversubscribed machine (load above {cores} cores): "
+                  "its wall times, and the all-cores row, mostly measure waiting; the CPU "
+                  "times are the single-core figures to trust."]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
