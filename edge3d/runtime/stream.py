@@ -412,6 +412,9 @@ class Stream:
             t.join(self.join_timeout)
             if t.is_alive():
                 stuck.append(t.name)
+        if self._owns_source and not any(t.name == "edge3d-source" for t in self._threads):
+            with contextlib.suppress(Exception):  # no source thread ever ran to close it
+                self.source.close()
         if stuck:
             warnings.warn(f"edge3d Stream.close(): thread(s) {', '.join(stuck)} did not stop "
                           f"within {self.join_timeout} s (blocked in a source read or a long "
