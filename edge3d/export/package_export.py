@@ -1,0 +1,295 @@
+"""Training checkpoint -> ONNX -> model package, validated against PyTorch (``edge3d-export``).
+
+:func:`export_package` is what ``edge3d-export CHECKPOINT --out DIR`` runs:
+
+1. read the checkpoint with ``torch.load(weights_only=True)`` (no code runs from the file) and
+   rebuild the network from the config stored in it (``edge3d.models.<method>.build``);
+2. build sample inputs with the runtime's own preprocessing on synthetic rooms that no training
+   config uses (seeds from :data:`VALIDATION_SEEDS`), and export the network to ONNX (opset 17,
+   BatchNorm folded, every voxel count dynamic; :func:`edge3d.models.export.export_onnx`), as
+   ``model.portable.onnx`` and ``model.trt.onnx``
+   (:func:`edge3d.export.onnx_variants.save_variants`);
+3. write a staging package (``edge3d.json`` with method, classes, voxel size, input spec, pre-
+   and post-processing parameters, hashes and provenance) and load it as the robot would;
+4. segment every sample twice with the method's runtime segmenter, once with ONNX Runtime and
+   once with the PyTorch network in its place (same preprocessing, same post-processing), and
+   require identical instances: the same partition of the points into instances and the same
+   class per point. Otherwise :class:`ExportValidationError` reports the measured difference
+   (largest output difference, points whose instance differs), and nothing is written;
+5. write the package to ``out`` atomically (:func:`edge3d.package.write_package`).
+
+A method plugs in through ``edge3d.models.<method>``: ``build(config)``,
+``package_sections(config)`` (manifest sections) and ``example_inputs(sections, points,
+colors)`` (the runtime's network inputs), and its runtime segmenter's ``backend`` attribute.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge3d.errors import Edge3DError, FormatError
+
+CHECKPOINT_FORMAT = "edge3d-training-checkpoint"
+CHECKPOINT_VERSION = 1
+VALIDATION_SEEDS = (900001, 900002)
+"""Synthetic rooms used to export and validate (training configs use seeds below 10000)."""
+VALIDATION_SPACING = 0.02
+
+
+class ExportValidationError(Edge3DError, RuntimeError):
+    """The exported graph does not give the same instances as the PyTorch network."""
+
+
+@dataclass
+class ValidationReport:
+    """PyTorch vs ONNX Runtime on the validation samples.
+
+    Attributes:
+        samples: number of point clouds compared.
+        points: total points.
+        max_abs_diff: output name -> largest absolute difference over all samples.
+        differing_points: points whose instance or class differ (0 when identical).
+        instances: instances per sample (ONNX Runtime path).
+    """
+
+    samples: int = 0
+    points: int = 0
+    max_abs_diff: dict[str, float] = field(default_factory=dict)
+    differing_points: int = 0
+    instances: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"samples": self.samples, "points": self.points,
+                "max_abs_diff": dict(self.max_abs_diff),
+                "differing_points": self.differing_points, "instances": list(self.instances)}
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """A training checkpoint (``training/checkpoint.py`` format), read with
+    ``weights_only=True``; its ``config`` is parsed from YAML.
+
+    Raises:
+        FileNotFoundError: no file.
+        FormatError: not a readable edge3d training checkpoint of a supported version.
+    """
+    import torch
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise FormatError(f"{path} is not a readable checkpoint ({exc}); it may be truncated "
+                          "or not a torch file") from exc
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise FormatError(f"{path} is not an edge3d training checkpoint (written by "
+                          "`python -m training train`)")
+    if state.get("version") != CHECKPOINT_VERSION:
+        raise FormatError(f"{path} is checkpoint version {state.get('version')}; this "
+                          f"edge3d-export reads version {CHECKPOINT_VERSION}")
+    config = yaml.safe_load(state.get("config") or "")
+    if not isinstance(config, dict) or not config.get("method", {}).get("name"):
+        raise FormatError(f"{path} carries no training config naming its method")
+    state["config"] = config
+    return state
+
+
+def method_module(name: str) -> Any:
+    """``edge3d.models.<name>``; FormatError if this edge3d cannot export that method."""
+    try:
+        module = importlib.import_module(f"edge3d.models.{name}")
+    except ModuleNotFoundError:
+        module = None
+    if module is None or not hasattr(module, "package_sections"):
+        raise FormatError(f"edge3d-export cannot package method {name!r}: edge3d.models.{name} "
+                          "has no package_sections() (supported: ssen)")
+    return module
+
+
+class TorchBackend:
+    """The PyTorch network behind the runtime's ``Backend.run`` interface (validation only)."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.output_names = [s.name for s in model.output_spec()]
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        import torch
+
+        from edge3d.models.export import to_torch
+
+        with torch.no_grad():
+            out = self.model(to_torch({s.name: feeds[s.name] for s in self.model.input_spec()}))
+        if isinstance(out, torch.Tensor):
+            out = (out,)
+        return {n: t.numpy() for n, t in zip(self.output_names, out, strict=True)}
+
+
+class _Recording:
+    """Wraps a backend and keeps its last outputs (to measure output differences)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.last: dict[str, np.ndarray] = {}
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        self.last = self.inner.run(feeds)
+        return self.last
+
+
+def validation_clouds(seeds: Sequence[int] = VALIDATION_SEEDS,
+                      spacing: float = VALIDATION_SPACING
+                      ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(points float32 [N, 3], colours float32 [N, 3] in [0, 1]) of synthetic rooms."""
+    from edge3d import synth
+
+    clouds = []
+    for seed in seeds:
+        lp = synth.make_world(int(seed)).surface_points(spacing, seed=int(seed))
+        clouds.append((lp.positions.astype(np.float32),
+                       lp.colors.astype(np.float32) / np.float32(255.0)))
+    return clouds
+
+
+def canonical(labels: np.ndarray) -> np.ndarray:
+    """Instance labels renumbered by first appearance (-1 kept), so equal partitions compare
+    equal whatever the ids."""
+    labels = np.asarray(labels)
+    out = np.full(len(labels), -1, np.int64)
+    fg = labels >= 0
+    _, first, inverse = np.unique(labels[fg], return_index=True, return_inverse=True)
+    rank = np.empty(len(first), np.int64)
+    rank[np.argsort(first)] = np.arange(len(first))
+    out[fg] = rank[inverse.reshape(-1)]
+    return out
+
+
+def compare(segmenter: Any, torch_backend: Any, ort_backend: Any,
+            clouds: Sequence[tuple[np.ndarray, np.ndarray]]) -> ValidationReport:
+    """Segment each cloud with the ONNX Runtime and the PyTorch network (module docstring)."""
+    report = ValidationReport()
+    rec_ort, rec_torch = _Recording(ort_backend), _Recording(torch_backend)
+    for points, colors in clouds:
+        segmenter.backend = rec_ort
+        a = segmenter.segment(points, colors)
+        segmenter.backend = rec_torch
+        b = segmenter.segment(points, colors)
+        for name, value in rec_ort.last.items():
+            diff = float(np.abs(value - rec_torch.last[name]).max(initial=0.0))
+            report.max_abs_diff[name] = max(report.max_abs_diff.get(name, 0.0), diff)
+        differ = (canonical(a.labels) != canonical(b.labels)) | (a.classes != b.classes)
+        report.differing_points += int(differ.sum())
+        report.samples += 1
+        report.points += len(points)
+        report.instances.append(len(a.instances))
+    segmenter.backend = ort_backend
+    return report
+
+
+def export_package(checkpoint: str | os.PathLike, out: str | os.PathLike, *,
+                   validate: bool = True, seeds: Sequence[int] = VALIDATION_SEEDS,
+                   spacing: float = VALIDATION_SPACING,
+                   provenance: Mapping[str, Any] | None = None,
+                   progress: bool = True) -> tuple[Path, ValidationReport | None]:
+    """Export ``checkpoint`` as a model package at ``out`` (see the module docstring).
+
+    Args:
+        checkpoint: a ``.pt`` file written by ``python -m training train``.
+        out: the package directory (created; an existing package there is replaced only once
+            the new one is complete and validated).
+        validate: compare PyTorch and ONNX Runtime instances (on by default).
+        seeds: synthetic rooms for the example input and the validation.
+        spacing: their surface point spacing, metres.
+        provenance: extra provenance fields (e.g. the training command).
+        progress: show a progress bar.
+
+    Returns:
+        (package path, validation report or None).
+
+    Raises:
+        FormatError: unreadable checkpoint or a method edge3d-export cannot package.
+        ExportValidationError: the instances differ; the message gives the measured difference.
+    """
+    from tqdm import tqdm
+
+    from edge3d.models.export import export_onnx
+    from edge3d.package import GraphSpec, TensorSpec, load_package, write_package
+    from edge3d.runtime.postprocess import method_class
+
+    bar = tqdm(total=5, desc="edge3d-export", disable=not progress, leave=False)
+    state = read_checkpoint(checkpoint)
+    config = state["config"]
+    method = str(config["method"]["name"])
+    module = method_module(method)
+    model = module.build(config)
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as exc:
+        raise FormatError(f"{checkpoint}: the weights do not fit the network its config "
+                          f"describes ({exc})") from exc
+    model.eval()
+    sections = module.package_sections(config)
+    clouds = validation_clouds(seeds, spacing)
+    bar.update()
+    with tempfile.TemporaryDirectory(prefix="edge3d-export-") as tmp:
+        tmp_path = Path(tmp)
+        example = module.example_inputs(sections, *clouds[0])
+        export_onnx(model, example, tmp_path / "model.onnx")
+        bar.update()
+        import onnx
+
+        from edge3d.export.onnx_variants import save_variants
+
+        portable, trt = save_variants(onnx.load(str(tmp_path / "model.onnx")), tmp_path / "onnx")
+        graph = GraphSpec(
+            "main", {"portable": portable.name, "trt": trt.name},
+            tuple(TensorSpec(s.name, s.dtype, tuple(s.shape)) for s in model.input_spec()),
+            tuple(TensorSpec(s.name, s.dtype, tuple(s.shape)) for s in model.output_spec()))
+        prov = {"checkpoint": Path(checkpoint).name,
+                "checkpoint_sha256": _sha256(Path(checkpoint)),
+                "seed": config.get("seed"), "epoch": state.get("epoch"),
+                "step": state.get("step"), "training_metrics": state.get("metrics", {}),
+                "training_config": config, **dict(provenance or {})}
+        manifest = {"method": method, "graphs": {"main": graph},
+                    "files": {portable.name: portable, trt.name: trt},
+                    "class_names": sections["class_names"],
+                    "background_classes": sections["background_classes"],
+                    "voxel_size": sections["voxel_size"], "preprocess": sections["preprocess"],
+                    "postprocess": sections["postprocess"]}
+        report = None
+        if validate:
+            staging = write_package(tmp_path / "staging", provenance=prov, **manifest)
+            segmenter = method_class(method).create(load_package(staging), "ort", "cpu")
+            bar.update()
+            report = compare(segmenter, TorchBackend(model), segmenter.backend, clouds)
+            if report.differing_points:
+                diffs = ", ".join(f"{k} {v:.3g}" for k, v in report.max_abs_diff.items())
+                raise ExportValidationError(
+                    f"the exported graph's instances differ from PyTorch's on "
+                    f"{report.differing_points} of {report.points} points (largest output "
+                    f"difference: {diffs}); nothing was written to {out}")
+            prov["export_validation"] = report.to_dict()
+        bar.update()
+        path = write_package(out, provenance=prov, **manifest)
+        bar.update()
+    bar.close()
+    return path, report
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
