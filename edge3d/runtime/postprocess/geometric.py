@@ -83,7 +83,7 @@ class GeometricParams:
     wall_max_behind: float = 0.1
     max_walls: int = 12
     ransac_iterations: int = 300
-    cluster_distance: float = 0.04
+    cluster_distance: float = 0.03
     min_points: int = 50
     min_cells: int = 8
     max_grid_cells: int = 60_000_000
