@@ -120,6 +120,11 @@ def main() -> None:
             folded = fold_norms(model)
             path = export_onnx(model, arrays, Path(tmp) / f"{name}.onnx")
             sess = ort_session(path, threads=args.threads)
+            runners = {"ort": lambda s=sess, a=arrays: run_onnx(s, a)}
+            if name == "dense_cnn":  # the one backbone export_form rewrites
+                plain = export_onnx(model, arrays, Path(tmp) / "plain.onnx", rewrite=False)
+                plain_sess = ort_session(plain, threads=args.threads)
+                runners["ort_plain"] = lambda s=plain_sess, a=arrays: run_onnx(s, a)
             with torch.no_grad():
                 ref = model(x).numpy()
             err = float(np.abs(run_onnx(sess, arrays)[0] - ref).max())
@@ -132,11 +137,17 @@ def main() -> None:
                 with torch.no_grad():
                     m(x)
 
-            t = median_times({"eager": eager, "eager_folded": eager_folded,
-                              "ort": lambda s=sess, a=arrays: run_onnx(s, a)}, args.repeats)
+            t = median_times({"eager": eager, "eager_folded": eager_folded, **runners},
+                             args.repeats)
             rows.append((name, desc, t, err))
+            if "ort_plain" in t:
+                rows.append((f"{name} (plain ConvTranspose)", desc,
+                             dict(t, ort=t["ort_plain"]), err))
             if args.profile:
                 profiles[name] = op_profile(path, arrays, args.threads)
+                if name == "dense_cnn":
+                    profiles[f"{name} (plain ConvTranspose)"] = op_profile(plain, arrays,
+                                                                           args.threads)
     print(f"ONNX Runtime vs PyTorch eager, {args.threads} threads, median of {args.repeats} "
           f"alternating runs ({platform.processor() or platform.machine()}, torch "
           f"{torch.__version__}, onnxruntime {__import__('onnxruntime').__version__}).\n")

@@ -258,3 +258,63 @@ def fold_norms(model: nn.Module) -> nn.Module:
             block.conv.fold_scale_shift(scale.detach(), shift.detach())
         block.norm = nn.Identity()
     return folded
+
+
+class ParityConvTranspose3d(nn.Module):
+    """A stride-2, kernel-4, padding-1 ``ConvTranspose3d`` as 8 ordinary 2x2x2 convolutions.
+
+    Output voxel ``2m + a`` (per axis, ``a`` in {0, 1}) only receives kernel taps of one parity:
+    ``a = 0`` reads ``in[m - 1]`` and ``in[m]`` through taps 3 and 1, ``a = 1`` reads ``in[m]``
+    and ``in[m + 1]`` through taps 2 and 0. So each of the 8 output parities is a plain
+    convolution with a 2x2x2 sub-kernel and one-sided padding, and the results interleave by a
+    Reshape/Transpose. Same sums, same FLOPs; ONNX Runtime's CPU Conv is much faster than its
+    3D ConvTranspose (``docs/benchmarks/backbones.md``). Built at export from a trained layer.
+    """
+
+    def __init__(self, layer: nn.ConvTranspose3d) -> None:
+        super().__init__()
+        if (tuple(layer.kernel_size), tuple(layer.stride), tuple(layer.padding)) != (
+                (4, 4, 4), (2, 2, 2), (1, 1, 1)) or layer.groups != 1 or \
+                tuple(layer.dilation) != (1, 1, 1) or tuple(layer.output_padding) != (0, 0, 0):
+            raise ValueError("ParityConvTranspose3d only rewrites kernel 4, stride 2, padding 1")
+        w = layer.weight.detach()  # [C_in, C_out, 4, 4, 4]
+        # Per parity a: the taps for offsets (-1, 0) when a = 0 and (0, +1) when a = 1.
+        taps = {0: [3, 1], 1: [2, 0]}
+        kernels = []
+        for ax in (0, 1):
+            for ay in (0, 1):
+                for az in (0, 1):
+                    k = w[:, :, taps[ax]][:, :, :, taps[ay]][:, :, :, :, taps[az]]
+                    kernels.append(k.transpose(0, 1).contiguous())  # [C_out, C_in, 2, 2, 2]
+        self.weight = nn.Parameter(torch.stack(kernels))  # [8, C_out, C_in, 2, 2, 2]
+        self.bias = None if layer.bias is None else nn.Parameter(layer.bias.detach().clone())
+
+    def forward(self, x: Tensor) -> Tensor:
+        outs = []
+        parity = 0
+        for ax in (0, 1):
+            for ay in (0, 1):
+                for az in (0, 1):
+                    # F.pad order: (z_before, z_after, y_before, y_after, x_before, x_after).
+                    pad = (1 - az, az, 1 - ay, ay, 1 - ax, ax)
+                    y = nn.functional.conv3d(nn.functional.pad(x, pad), self.weight[parity],
+                                             self.bias)
+                    outs.append(y)
+                    parity += 1
+        b, c, d, h, w = outs[0].shape
+        y = torch.stack(outs, dim=2).reshape(b, c, 2, 2, 2, d, h, w)
+        return y.permute(0, 1, 5, 2, 6, 3, 7, 4).reshape(b, c, 2 * d, 2 * h, 2 * w)
+
+
+def export_form(model: nn.Module) -> nn.Module:
+    """``model`` (already a copy, in eval mode) with layers swapped for faster equivalents.
+
+    Currently: every kernel-4 stride-2 ``ConvTranspose3d`` becomes a
+    :class:`ParityConvTranspose3d`. Returns the same object.
+    """
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, nn.ConvTranspose3d) and tuple(child.kernel_size) == (4, 4, 4) \
+                    and tuple(child.stride) == (2, 2, 2) and tuple(child.padding) == (1, 1, 1):
+                setattr(parent, name, ParityConvTranspose3d(child))
+    return model
