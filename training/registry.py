@@ -46,6 +46,11 @@ METHODS: dict[str, MethodEntry] = {
         "edge3d.models.ssen:build", "training.losses.ssen:build",
         "training.losses.ssen:build_targets", "training.losses.ssen:target_spec",
         "edge3d.models.ssen:postprocess_scene"),
+    "spherical_mask": MethodEntry(
+        "edge3d.models.spherical_mask:build", "training.losses.spherical_mask:build",
+        "training.losses.spherical_mask:build_targets",
+        "training.losses.spherical_mask:target_spec",
+        "edge3d.models.spherical_mask:postprocess_scene"),
 }
 
 

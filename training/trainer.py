@@ -112,8 +112,9 @@ class Trainer:
             drop_last=False, worker_init_fn=_worker_init)
         self.net: torch.nn.Module = self.model
         if self.dist.world > 1:
+            # BatchNorm syncs its own statistics; DDP need not broadcast buffers each step.
             self.net = torch.nn.parallel.DistributedDataParallel(self.model,
-                                                                 broadcast_buffers=False)
+                                                                 forward_sync_buffers=False)
         self.optimizer = build_optimizer(self.model.parameters(), cfg["train"])
         self.scheduler = build_scheduler(self.optimizer, cfg["train"], max(1, len(self.loader)))
         self.epoch = 0

@@ -160,9 +160,7 @@ class BatchNorm(nn.modules.batchnorm._BatchNorm):
     def forward(self, x: Tensor) -> Tensor:
         if not self.training:
             return super().forward(x)
-        all_reduce = _identity
-        if _distributed_world() > 1:
-            from torch.distributed.nn.functional import all_reduce
+        all_reduce = _AllReduceSum.apply if _distributed_world() > 1 else _identity
         axes = [0, *range(2, x.dim())]
         c = x.shape[1]
         shape = [1, c] + [1] * (x.dim() - 2)
@@ -187,6 +185,26 @@ class BatchNorm(nn.modules.batchnorm._BatchNorm):
 
 def _identity(x: Tensor) -> Tensor:
     return x
+
+
+class _AllReduceSum(torch.autograd.Function):
+    """Sum over processes; the gradient of every process's copy is the sum of the gradients."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> Tensor:
+        import torch.distributed as dist
+
+        y = x.clone()
+        dist.all_reduce(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tensor:
+        import torch.distributed as dist
+
+        g = grad.clone()
+        dist.all_reduce(g)
+        return g
 
 
 def _distributed_world() -> int:
