@@ -1,0 +1,352 @@
+"""Spherical Mask in the runtime: two graphs with native sampling between them (no torch).
+
+The inference of ``papers/spherical-mask.md`` 3.3 as the reference code runs it
+(``research/methods.md`` 5.8), per call of :meth:`SphericalMaskSegmenter.segment`:
+
+1. **Preprocessing** (``edge3d.native``): voxelise, pyramid, neighbour tables, per-voxel mean
+   features and voxel centroids, exactly as the training data loader
+   (:func:`edge3d.models.inputs.sparse_unet_inputs` + the ``voxel_xyz`` target).
+2. **Graph ``points``**: backbone features, semantic logits, centroid and box offsets, mask
+   features per voxel.
+3. **Native sampling**: foreground voxels (some thing-class probability >= 0.1), farthest point
+   sampling of ``n_seed`` seeds among them (``edge3d.native.fps``), ball queries
+   (``edge3d.native.ball_query``).
+4. **Iterative query sampling** (reference ``forward_test``): ``n = clip(N_fg / fg_per_query,
+   n_min, n_max)``; for each round fraction ``a`` in ``(0.1, 0.2, 0.4)``, ``int(-n / 2 ln a)``
+   queries by FPS among the seeds no earlier query covers (``rpm > 0`` on the seed), then graph
+   ``queries`` (aggregators, heads, dynamic-convolution migration, ``SectorMask`` assembly).
+   It stops early when no query's most likely class is a thing or every seed is covered.
+5. **Scoring**: ``sqrt(softmax(cls)[:, thing] * clamp(conf, 0, 1))`` per (query, class); the
+   ``top_k`` (90) pairs; mask = logits >= 0; masks under ``min_mask_voxels`` dropped; class-aware
+   **matrix NMS** (``edge3d.native.matrix_nms``, sigma 2) decays the scores (nothing is removed,
+   as ``topk = 200`` > 90 in the reference); devoxelised to points, masks under
+   ``min_mask_points`` dropped.
+
+Instances may overlap (as the reference's output). Each point's label is the highest-scored
+instance containing it. Superpoint alignment (5.8) needs superpoints, which fused maps do not
+have, so it is not done.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from edge3d.types import Instance, SegmentationResult
+
+
+@dataclass(frozen=True)
+class SphericalMaskParams:
+    """Sampling and post-processing parameters (the package's ``postprocess`` section).
+
+    Attributes:
+        thing_classes: class ids the query classifier predicts (in its column order).
+        n_azimuth, n_polar: the sector grid.
+        n_seed, radii, nsamples: native sampling (as the model's config).
+        fg_threshold: foreground: some thing-class probability >= this (reference 0.1).
+        rounds: the iterative sampling fractions (reference 0.1, 0.2, 0.4).
+        n_min, n_max, fg_per_query: ``n = clip(N_fg / fg_per_query, n_min, n_max)``
+            (reference 150, 500, 300 at 2 cm voxels).
+        top_k: (query, class) pairs kept by score (reference 90).
+        min_mask_voxels: masks with fewer voxels are dropped (reference 100 at 2 cm).
+        min_mask_points: instances with fewer points are dropped (reference 100).
+        nms_sigma: matrix NMS Gaussian sigma (reference 2.0).
+    """
+
+    thing_classes: tuple[int, ...] = (2, 3, 4, 5, 6, 7, 8, 9)
+    n_azimuth: int = 5
+    n_polar: int = 5
+    n_seed: int = 256
+    radii: tuple[float, float, float] = (0.2, 0.4, 0.8)
+    nsamples: tuple[int, int, int] = (16, 16, 16)
+    fg_threshold: float = 0.1
+    rounds: tuple[float, ...] = (0.1, 0.2, 0.4)
+    n_min: int = 32
+    n_max: int = 128
+    fg_per_query: int = 300
+    top_k: int = 90
+    min_mask_voxels: int = 6
+    min_mask_points: int = 20
+    nms_sigma: float = 2.0
+
+    def __post_init__(self) -> None:
+        for key in ("thing_classes", "radii", "nsamples", "rounds"):
+            object.__setattr__(self, key, tuple(getattr(self, key)))
+        if any(not 0.0 < a < 1.0 for a in self.rounds):
+            raise ValueError(f"rounds must be fractions in (0, 1), got {self.rounds}")
+        if self.top_k < 1 or self.n_min < 1 or self.n_max < self.n_min:
+            raise ValueError("need top_k >= 1 and 1 <= n_min <= n_max")
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> SphericalMaskParams:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known and v is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in float64."""
+    z = np.asarray(logits, np.float64)
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def foreground_voxels(semantic_logits: np.ndarray, thing_classes: Sequence[int],
+                      threshold: float) -> np.ndarray:
+    """bool [M]: voxels where some thing-class probability is >= ``threshold`` (5.3)."""
+    if len(semantic_logits) == 0:
+        return np.zeros(0, bool)
+    prob = softmax(semantic_logits)[:, list(thing_classes)]
+    return (prob >= threshold).any(axis=1)
+
+
+def sample_seeds(xyz: np.ndarray, foreground: np.ndarray, n_seed: int,
+                 radii: Sequence[float], nsamples: Sequence[int]) -> dict[str, np.ndarray]:
+    """FPS seeds among the foreground voxels and their groupings (aggregator 1 inputs).
+
+    With no foreground voxel, every voxel is a candidate (so the graph always has queries).
+
+    Returns:
+        ``seed_index`` int32 [S] voxel rows in FPS order (starting at the first foreground
+        voxel), ``seed_group`` int32 [S, k0] voxel rows within ``radii[0]`` (padding ``M``),
+        ``seed_neighbors`` int32 [S, k1] seed rows within ``radii[1]`` (padding ``S``).
+    """
+    from edge3d import native
+
+    pts = np.ascontiguousarray(xyz, np.float32)
+    cand = np.flatnonzero(foreground).astype(np.int64)
+    if len(cand) == 0:
+        cand = np.arange(len(pts), dtype=np.int64)
+    fg_xyz = np.ascontiguousarray(pts[cand])
+    order = native.fps(fg_xyz, min(int(n_seed), len(cand)))
+    seed_index = cand[order]
+    group = native.ball_query(fg_xyz, pts[seed_index], float(radii[0]), int(nsamples[0]))
+    # Rows of the foreground subset -> voxel rows; the subset's padding value -> M.
+    lookup = np.append(cand, len(pts))
+    s_xyz = np.ascontiguousarray(pts[seed_index])
+    return {"seed_index": seed_index.astype(np.int32),
+            "seed_group": lookup[group].astype(np.int32),
+            "seed_neighbors": native.ball_query(s_xyz, s_xyz, float(radii[1]),
+                                                int(nsamples[1]))}
+
+
+def group_queries(xyz: np.ndarray, seed_index: np.ndarray, query_index: np.ndarray,
+                  radii: Sequence[float], nsamples: Sequence[int]) -> dict[str, np.ndarray]:
+    """Aggregator 2 inputs for queries ``query_index`` (int32 [Q] seed rows).
+
+    Returns ``query_index``, ``query_group`` int32 [Q, k1] (seed rows within ``radii[1]``) and
+    ``query_neighbors`` int32 [Q, k2] (query rows within ``radii[2]``).
+    """
+    from edge3d import native
+
+    s_xyz = np.ascontiguousarray(np.asarray(xyz, np.float32)[seed_index])
+    q = np.ascontiguousarray(query_index, np.int32)
+    q_xyz = np.ascontiguousarray(s_xyz[q])
+    return {"query_index": q,
+            "query_group": native.ball_query(s_xyz, q_xyz, float(radii[1]), int(nsamples[1])),
+            "query_neighbors": native.ball_query(q_xyz, q_xyz, float(radii[2]),
+                                                 int(nsamples[2]))}
+
+
+def round_sizes(n_foreground: int, params: SphericalMaskParams) -> list[int]:
+    """Queries per round: ``int(-n / 2 * ln a)`` for each fraction ``a`` (5.8)."""
+    n = min(max(params.n_min, n_foreground / params.fg_per_query), params.n_max)
+    return [int(-n / 2.0 * math.log(a)) for a in params.rounds]
+
+
+def run_queries(run_graph: Any, stage1: Mapping[str, np.ndarray], xyz: np.ndarray,
+                params: SphericalMaskParams) -> dict[str, np.ndarray]:
+    """Step 3-4: native sampling and the iterative query rounds.
+
+    Args:
+        run_graph: ``feeds -> outputs`` of graph ``queries``.
+        stage1: graph ``points``' outputs by name.
+        xyz: float32 [M, 3] voxel centroids.
+        params: the sampling parameters.
+
+    Returns:
+        graph ``queries``' outputs of every round, concatenated over the queries, plus
+        ``query_voxel`` (int32 [Q], voxel row of each query).
+    """
+    from edge3d import native
+
+    fg = foreground_voxels(stage1["semantic_logits"], params.thing_classes,
+                           params.fg_threshold)
+    seeds = sample_seeds(xyz, fg, params.n_seed, params.radii, params.nsamples)
+    s_idx = seeds["seed_index"]
+    s_xyz = np.ascontiguousarray(xyz[s_idx])
+    covered = np.zeros(len(s_idx), bool)
+    no_object = len(params.thing_classes)
+    parts: list[dict[str, np.ndarray]] = []
+    for size in round_sizes(int(fg.sum()), params):
+        free = np.flatnonzero(~covered)
+        if len(free) == 0 or size <= 0:
+            break
+        chosen = free[native.fps(s_xyz[free], min(size, len(free)))].astype(np.int32)
+        feeds = {"voxel_xyz": xyz, **{k: stage1[k] for k in
+                                      ("voxel_features", "box_offsets", "mask_features")},
+                 **seeds, **group_queries(xyz, s_idx, chosen, params.radii, params.nsamples)}
+        out = dict(run_graph(feeds))
+        out["query_voxel"] = s_idx[chosen]
+        parts.append(out)
+        covered |= (out["migration"][:, s_idx] > 0).any(axis=0)
+        if not np.any(out["cls_logits"].argmax(axis=1) != no_object):
+            break
+    return {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0]}
+
+
+def assemble_instances(outputs: Mapping[str, np.ndarray], point_to_voxel: np.ndarray,
+                       positions: np.ndarray, class_names: Sequence[str],
+                       params: SphericalMaskParams,
+                       timings: dict[str, float] | None = None) -> SegmentationResult:
+    """Step 5: score, top-k, minimum sizes, matrix NMS, devoxelise (module docstring)."""
+    from edge3d import native
+
+    prob = softmax(outputs["cls_logits"])[:, :len(params.thing_classes)]
+    conf = np.clip(np.asarray(outputs["confidence"], np.float64), 0.0, 1.0)
+    scores = np.sqrt(prob * conf[:, None])                         # [Q, T]
+    flat = scores.reshape(-1)
+    k = min(params.top_k, len(flat))
+    # Stable descending order: ties keep the lower (query, class) index.
+    top = np.argsort(-flat, kind="stable")[:k]
+    query, column = np.divmod(top, scores.shape[1])
+    masks = np.asarray(outputs["mask_logits"])[query] >= 0.0
+    keep = masks.sum(axis=1) >= params.min_mask_voxels
+    query, column, masks, cand_scores = query[keep], column[keep], masks[keep], flat[top][keep]
+    t = time.perf_counter()
+    _, decayed = native.matrix_nms(masks, column, cand_scores, params.nms_sigma)
+    if timings is not None:
+        timings["matrix_nms"] = time.perf_counter() - t
+    p2v = np.asarray(point_to_voxel, np.int64)
+    n = len(p2v)
+    labels = np.full(n, -1, np.int32)
+    classes = np.full(n, -1, np.int32)
+    pts = np.asarray(positions)
+    kept: list[tuple[float, int, np.ndarray]] = []
+    for c in np.argsort(-decayed.astype(np.float64), kind="stable"):
+        idx = np.flatnonzero(masks[c][p2v])
+        if len(idx) < params.min_mask_points:
+            continue
+        kept.append((float(decayed[c]), int(params.thing_classes[column[c]]), idx))
+    instances = []
+    # Lowest score first, so each point ends with the highest-scored instance containing it.
+    for new_id in range(len(kept), 0, -1):
+        score, cls, idx = kept[new_id - 1]
+        labels[idx] = new_id
+        classes[idx] = cls
+    for new_id, (score, cls, idx) in enumerate(kept, start=1):
+        instances.append(Instance.from_points(new_id, cls, class_names[cls], score, idx, pts))
+    return SegmentationResult(labels=labels, classes=classes, instances=instances,
+                              class_names=list(class_names))
+
+
+def voxel_inputs(points: np.ndarray, colors: np.ndarray | None, voxel_size: float,
+                 levels: int, kernel_size: int, features: Sequence[str]
+                 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Step 1: (graph ``points`` feeds, voxel centroids float32 [M, 3], point_to_voxel [P])."""
+    from edge3d import native
+    from edge3d.runtime.postprocess.ssen import network_inputs
+
+    feeds, p2v = network_inputs(points, colors, voxel_size, levels, kernel_size, features)
+    grid = native.voxelize(points, voxel_size)
+    return feeds, np.ascontiguousarray(grid.centroids, np.float32), p2v
+
+
+class SphericalMaskSegmenter:
+    """Spherical Mask from a model package with graphs ``points`` and ``queries``.
+
+    Registered as method ``"spherical_mask"`` in :mod:`edge3d.runtime.postprocess`; keyword
+    options override :class:`SphericalMaskParams` fields (``top_k=50``, ...).
+    """
+
+    name = "spherical_mask"
+    needs_package = True
+
+    def __init__(self, package: Any, backends: Mapping[str, Any],
+                 params: SphericalMaskParams) -> None:
+        self.package = package
+        self.backends = dict(backends)
+        self.params = params
+        self.class_names = tuple(package.class_names)
+        pre = package.preprocess
+        self.voxel_size = float(package.voxel_size)
+        self.levels = int(pre["levels"])
+        self.kernel_size = int(pre["kernel_size"])
+        self.features = tuple(pre["features"])
+
+    @classmethod
+    def create(cls, package: Any, backend: str = "auto", device: str = "auto",
+               **options: Any) -> SphericalMaskSegmenter:
+        """Registry factory: open both graphs with ``backend`` on ``device``."""
+        from edge3d.errors import PackageError
+        from edge3d.runtime.backends import create_backend
+
+        if package is None:
+            raise PackageError("Spherical Mask needs a model package: "
+                               "edge3d.Segmenter('spherical_mask') or edge3d.Segmenter(DIR)")
+        missing = [k for k in ("levels", "kernel_size", "features") if k not in package.preprocess]
+        if missing:
+            raise PackageError(f"{package.path}: the manifest's preprocess section lacks "
+                               f"{', '.join(missing)}; re-export with edge3d-export")
+        known = {f.name for f in fields(SphericalMaskParams)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise TypeError(f"unknown option(s) for Spherical Mask: {', '.join(unknown)}; it "
+                            f"accepts {', '.join(sorted(known))}")
+        params = SphericalMaskParams.from_dict({**package.postprocess, **options})
+        dev, extra = device, {}
+        if str(device).startswith("cuda:"):
+            dev, extra = "cuda", {"device_id": int(str(device).split(":")[1])}
+        nets = {g: create_backend(package.graph_file(g, "portable"), backend=backend,
+                                  device=dev, **extra) for g in ("points", "queries")}
+        return cls(package, nets, params)
+
+    def describe(self) -> dict[str, Any]:
+        return {"method": self.name, "voxel_size": self.voxel_size,
+                "features": list(self.features), "params": self.params.to_dict(),
+                "package": str(self.package.path),
+                "provenance": dict(self.package.provenance)}
+
+    def infer(self, points: np.ndarray, colors: np.ndarray | None,
+              timings: dict[str, float]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Steps 1-4: (graph ``queries`` outputs of all rounds + ``query_voxel``, p2v)."""
+        t0 = time.perf_counter()
+        feeds, xyz, p2v = voxel_inputs(points, colors, self.voxel_size, self.levels,
+                                       self.kernel_size, self.features)
+        t1 = time.perf_counter()
+        stage1 = self.backends["points"].run(feeds)
+        t2 = time.perf_counter()
+        graph_time = [0.0]
+
+        def run_graph(f: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+            t = time.perf_counter()
+            out = self.backends["queries"].run(f)
+            graph_time[0] += time.perf_counter() - t
+            return out
+
+        out = run_queries(run_graph, stage1, xyz, self.params)
+        timings["preprocess"] = t1 - t0
+        timings["network_points"] = t2 - t1
+        timings["network_queries"] = graph_time[0]
+        timings["sampling"] = time.perf_counter() - t2 - graph_time[0]
+        return out, p2v
+
+    def segment(self, points: np.ndarray, colors: np.ndarray | None = None) -> SegmentationResult:
+        """Segment float32 [N, 3] points (metres, z up) with float32 [N, 3] colours in [0, 1]."""
+        timings: dict[str, float] = {}
+        if len(points) == 0:
+            return SegmentationResult(np.zeros(0, np.int32), np.zeros(0, np.int32), [],
+                                      list(self.class_names), timings)
+        outputs, p2v = self.infer(points, colors, timings)
+        t = time.perf_counter()
+        result = assemble_instances(outputs, p2v, points, self.class_names, self.params, timings)
+        timings["postprocess"] = time.perf_counter() - t
+        result.timings = timings
+        return result
