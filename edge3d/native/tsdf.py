@@ -88,7 +88,7 @@ class TsdfBlockVolume:
 
     def integrate(self, depth: np.ndarray, depth_scale: float, color: np.ndarray | None,
                   intrinsics: tuple[float, float, float, float], pose: np.ndarray,
-                  depth_min: float = 0.1, depth_max: float = 5.0) -> int:
+                  depth_min: float = 0.1, depth_max: float = 5.0, weight_power: int = 0) -> int:
         """Fuse one depth image; returns the number of blocks it touched.
 
         Args:
@@ -98,6 +98,9 @@ class TsdfBlockVolume:
             intrinsics: (fx, fy, cx, cy) of the depth image in pixels.
             pose: float64 [4, 4] camera-to-volume ``T_V_C``.
             depth_min, depth_max: depths (metres) outside this range are ignored.
+            weight_power: a measurement at depth ``d`` metres counts with weight
+                ``1 / max(d, 1)^weight_power``: 0 counts all alike, 2 is voxblox's quadratic
+                weight, 4 the inverse variance of stereo noise (which grows with ``d^2``).
         """
         if not isinstance(depth, np.ndarray) or depth.dtype != np.uint16 or depth.ndim != 2:
             raise TypeError(f"depth must be a uint16 [H, W] array, got "
@@ -109,11 +112,13 @@ class TsdfBlockVolume:
                             f"{color.dtype} {color.shape}")
         if not 0 <= depth_min < depth_max:
             raise ValueError(f"need 0 <= depth_min < depth_max, got {depth_min}, {depth_max}")
+        if not 0 <= int(weight_power) <= 8:
+            raise ValueError(f"weight_power must be in [0, 8], got {weight_power}")
         fx, fy, cx, cy = _camera(*intrinsics)
         return int(self._vol.integrate(
             np.ascontiguousarray(depth), float(depth_scale),
             None if color is None else np.ascontiguousarray(color), fx, fy, cx, cy, _pose(pose),
-            float(depth_min), float(depth_max)))
+            float(depth_min), float(depth_max), int(weight_power)))
 
     def extract_points(self, min_weight: float = 1.0
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -70,6 +70,8 @@ class Fusion:
             only source tried; for "host" without host poses the camera is assumed level).
         truncation: TSDF truncation in metres (default 4 voxels).
         depth_max: depths beyond this (metres) are not fused.
+        smooth_depth: bilateral-filter depth before fusing it (see :class:`TSDFVolume`); on by
+            default because stereo depth noise is large next to centimetre voxels.
         gravity_frames: how many frames the floor / IMU search may take before giving up.
         tracker: a configured :class:`ICPTracker` (default: one for ``voxel_size``).
     """
@@ -77,12 +79,14 @@ class Fusion:
     def __init__(self, voxel_size: float = 0.02, tracking: str = "auto",
                  max_blocks: int | None = None, gravity: str = "auto", *,
                  truncation: float | None = None, depth_max: float = 5.0,
-                 gravity_frames: int = 30, tracker: ICPTracker | None = None) -> None:
+                 smooth_depth: bool = True, gravity_frames: int = 30,
+                 tracker: ICPTracker | None = None) -> None:
         if tracking not in TRACKING_MODES:
             raise ValueError(f"tracking must be one of {TRACKING_MODES}, got {tracking!r}")
         if gravity not in GRAVITY_MODES:
             raise ValueError(f"gravity must be one of {GRAVITY_MODES}, got {gravity!r}")
-        self.volume = TSDFVolume(voxel_size, truncation, max_blocks, depth_max=depth_max)
+        self.volume = TSDFVolume(voxel_size, truncation, max_blocks, depth_max=depth_max,
+                                 smooth_depth=smooth_depth)
         self.tracking_mode, self.gravity_mode = tracking, gravity
         self.gravity_frames = int(gravity_frames)
         self.tracker = tracker or ICPTracker(voxel_size)

@@ -59,7 +59,8 @@ NB_MODULE(_tsdf, m) {
       .def(
           "integrate",
           [](Volume& v, Depth depth, float depth_scale, std::optional<Color> color, float fx,
-             float fy, float cx, float cy, Pose pose, float depth_min, float depth_max) {
+             float fy, float cx, float cy, Pose pose, float depth_min, float depth_max,
+             int weight_power) {
             const Pinhole cam = make_camera(static_cast<int>(depth.shape(1)),
                                             static_cast<int>(depth.shape(0)), fx, fy, cx, cy);
             const uint8_t* rgb = nullptr;
@@ -72,11 +73,11 @@ NB_MODULE(_tsdf, m) {
             nb::gil_scoped_release release;
             std::unique_lock lock(v.mutex);
             return v.vol.integrate(depth.data(), depth_scale, rgb, cam, pose.data(), depth_min,
-                                   depth_max);
+                                   depth_max, weight_power);
           },
           nb::arg("depth"), nb::arg("depth_scale"), nb::arg("color").none(), nb::arg("fx"),
           nb::arg("fy"), nb::arg("cx"), nb::arg("cy"), nb::arg("pose"), nb::arg("depth_min"),
-          nb::arg("depth_max"))
+          nb::arg("depth_max"), nb::arg("weight_power"))
       .def(
           "extract_points",
           [](const Volume& v, float min_weight) {

@@ -247,7 +247,9 @@ std::vector<int32_t> TsdfVolume::allocate(const std::vector<int64_t>& keys, cons
 
 int64_t TsdfVolume::integrate(const uint16_t* depth, float depth_scale, const uint8_t* color,
                               const Pinhole& cam, const double* T_V_C, float depth_min,
-                              float depth_max) {
+                              float depth_max, int weight_power) {
+  if (weight_power < 0 || weight_power > 8)
+    throw std::invalid_argument("weight_power must be in [0, 8]");
   ++frame_;
   const Rigid T = Rigid::from_matrix(T_V_C);
   const Rigid Tcv = T.inverse();
@@ -292,16 +294,19 @@ int64_t TsdfVolume::integrate(const uint16_t* depth, float depth_scale, const ui
             const float sdf = d - p[2];
             if (sdf < -trunc_) continue;
             const float t_new = std::min(1.f, sdf * inv_trunc);
+            float w_obs = 1.f;
+            const float inv_d = 1.f / std::max(d, 1.f);
+            for (int k = 0; k < weight_power; ++k) w_obs *= inv_d;
             const float w = vox[v].weight;
-            const float w1 = w + 1.f;
+            const float w1 = w + w_obs;
             const float inv_w1 = 1.f / w1;
-            vox[v].tsdf = (vox[v].tsdf * w + t_new) * inv_w1;
+            vox[v].tsdf = (vox[v].tsdf * w + t_new * w_obs) * inv_w1;
             vox[v].weight = std::min(w1, max_weight_);
             if (color != nullptr) {
               const uint8_t* c = &color[pix * 3];
               uint8_t* o = &rgb[v * 3];
               for (int k = 0; k < 3; ++k)
-                o[k] = static_cast<uint8_t>((o[k] * w + c[k]) * inv_w1 + 0.5f);
+                o[k] = static_cast<uint8_t>((o[k] * w + c[k] * w_obs) * inv_w1 + 0.5f);
             }
           }
         }

@@ -69,9 +69,13 @@ class TsdfVolume {
   TsdfVolume(float voxel_size, float truncation, int64_t max_blocks, float max_weight);
 
   // Fuses one depth image (uint16 * depth_scale metres, 0 = invalid) with optional RGB colour
-  // (aligned to depth, nullptr for none) seen from pose T_V_C. Returns the blocks it touched.
+  // (aligned to depth, nullptr for none) seen from pose T_V_C. Each measurement of depth d
+  // counts with weight 1 / max(d / 1 m, 1)^weight_power (0: all equal; 2: voxblox's quadratic
+  // weight; 4: the inverse variance of stereo depth noise, which grows with d^2). Returns the
+  // blocks it touched.
   int64_t integrate(const uint16_t* depth, float depth_scale, const uint8_t* color,
-                    const Pinhole& cam, const double* T_V_C, float depth_min, float depth_max);
+                    const Pinhole& cam, const double* T_V_C, float depth_min, float depth_max,
+                    int weight_power);
 
   SurfacePoints extract_points(float min_weight) const;
   SurfaceMesh extract_mesh(float min_weight) const;
