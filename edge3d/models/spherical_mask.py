@@ -420,3 +420,11 @@ def package_sections(config: Mapping) -> dict:
                                            "metres from the cloud's centroid; voxel means; "
                                            "voxel_xyz = voxel centroids"},
             "postprocess": postprocess_params(config, background).to_dict()}
+
+
+def export_package(checkpoint: Any, out: Any, **options: Any) -> Any:
+    """The two-graph exporter (:func:`edge3d.export.spherical_mask_export.export_package`),
+    the hook ``edge3d-export`` calls for methods that provide one."""
+    from edge3d.export.spherical_mask_export import export_package as export
+
+    return export(checkpoint, out, **options)
