@@ -31,23 +31,28 @@ _CACHE_VERSION = 1  # bump when the synthetic recording's content changes
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "demo", help="stream a recording or camera through fusion and segmentation",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        description="Stream a recording or a camera through fusion and segmentation; write "
+                    "pictures of each update, the fused map (PLY) and a JSON of instances and "
+                    "timings.")
     p.add_argument("--source", default="synthetic",
                    help="'synthetic' (the built-in recording), 'realsense' (a live camera), or "
-                        "a recording / folder / .sens path or any edge3d.io.open_source spec")
+                        "a recording / folder / .sens path or any edge3d.io.open_source spec "
+                        "(default: synthetic)")
     p.add_argument("--model", default=None,
                    help="'geometric', a bundled model name or a model package directory "
                         "(default: the best bundled model, else geometric)")
     p.add_argument("--backend", default="ort", choices=("auto", "ort", "tensorrt"),
-                   help="inference backend for learned models")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+                   help="inference backend for learned models (default: ort, ONNX Runtime)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default: cpu)")
     p.add_argument("--frames", type=int, default=None,
                    help="stop after N frames (the synthetic recording has "
                         f"{SYNTHETIC_RECORDING['frames']} unless N is given)")
-    p.add_argument("--every", type=int, default=10, help="segment the map every K fused frames")
-    p.add_argument("--voxel-size", type=float, default=0.02, help="TSDF voxel size (m)")
-    p.add_argument("--out", default="edge3d-demo-out", help="output folder")
+    p.add_argument("--every", type=int, default=10,
+                   help="segment the map every K fused frames (default: 10)")
+    p.add_argument("--voxel-size", type=float, default=0.02,
+                   help="TSDF voxel size in metres (default: 0.02)")
+    p.add_argument("--out", default="edge3d-demo-out",
+                   help="output folder (default: ./edge3d-demo-out)")
     p.add_argument("--no-window", action="store_true", help="never open a window")
     return p
 
