@@ -16,7 +16,9 @@ from edge3d.runtime.render import id_colors, render_camera, render_top
 def test_demo_writes_pictures_map_and_json(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     out = tmp_path / "out"
-    assert main(["demo", "--frames", "8", "--every", "4", "--out", str(out), "--no-window"]) == 0
+    args = ["demo", "--model", "geometric", "--frames", "8", "--every", "4", "--out", str(out),
+            "--no-window"]
+    assert main(args) == 0
     printed = capsys.readouterr().out
     # the built-in recording was written as a real .db3 and played back
     recordings = list((tmp_path / "cache" / "edge3d" / "demo").glob("*.db3"))
@@ -40,8 +42,17 @@ def test_demo_writes_pictures_map_and_json(tmp_path, monkeypatch, capsys):
     assert ply["instance"].max() >= 1  # per-point instance ids travel with the map
 
     # a second run reuses the cached recording
-    assert main(["demo", "--frames", "8", "--every", "4", "--out", str(out), "--no-window"]) == 0
+    assert main(args) == 0
     assert "writing the synthetic recording" not in capsys.readouterr().out
+
+
+def test_default_model_is_the_best_bundled_one():
+    from edge3d.cli.demo import PREFERRED_MODELS, default_model
+    from edge3d.package import bundled_packages
+
+    bundled = bundled_packages()
+    expected = next((m for m in PREFERRED_MODELS if m in bundled), "geometric")
+    assert default_model() == expected
 
 
 def test_demo_reports_bad_model_and_source(tmp_path, capsys):
