@@ -229,11 +229,18 @@ def assemble_instances(outputs: Mapping[str, np.ndarray], point_to_voxel: np.nda
     labels = np.full(n, -1, np.int32)
     classes = np.full(n, -1, np.int32)
     pts = np.asarray(positions)
+    # Points grouped by voxel (CSR), so a mask's points are gathered from its voxels only.
+    by_voxel = np.argsort(p2v, kind="stable")
+    counts = np.bincount(p2v, minlength=masks.shape[1])
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     kept: list[tuple[float, int, np.ndarray]] = []
     for c in np.argsort(-decayed.astype(np.float64), kind="stable"):
-        idx = np.flatnonzero(masks[c][p2v])
-        if len(idx) < params.min_mask_points:
+        voxels = np.flatnonzero(masks[c])
+        per = counts[voxels]
+        if per.sum() < params.min_mask_points:
             continue
+        first = np.repeat(starts[voxels] - (np.cumsum(per) - per), per)
+        idx = np.sort(by_voxel[first + np.arange(per.sum())])
         kept.append((float(decayed[c]), int(params.thing_classes[column[c]]), idx))
     instances = []
     # Lowest score first, so each point ends with the highest-scored instance containing it.

@@ -1,0 +1,153 @@
+"""Spherical Mask benchmark: accuracy on held-out rooms next to the other methods, runtime per
+stage, ONNX Runtime / PyTorch ratio. Writes ``docs/benchmarks/spherical_mask.md``.
+
+    .venv/bin/python bench/bm_spherical_mask.py --checkpoint runs/spherical_mask_synthetic/last.pt
+    .venv/bin/python bench/bm_spherical_mask.py --quick      # 4 rooms
+
+Held-out rooms: ``make_world(seed)`` for seeds 1000-1019 (``bench/bm_runtime.py``'s ``rooms``
+subset; training uses seeds 0-35, validation 100-102), ground-truth surface samples at 2 cm.
+AP / AP50 / AP25 follow the ScanNet protocol (``edge3d.eval``), with ``min_region_size`` 100
+points, class-aware for the learned methods and class-agnostic for all (the geometric
+baseline has one class). The bundled Spherical Mask package (or ``--package``), the bundled
+SSEN package when there is one (or ``--ssen``), and ``edge3d.Segmenter("geometric")`` run on
+the same clouds in one process.
+
+Runtime: the segmenter's per-stage timings (preprocessing, graph ``points``, native sampling,
+graph ``queries`` over all rounds, post-processing with matrix NMS) averaged over the rooms;
+with ``--checkpoint`` the same clouds also run with the PyTorch stages in place of the ONNX
+Runtime graphs (same native code), giving the ORT / PyTorch ratio per graph.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import edge3d  # noqa: E402
+from edge3d import synth  # noqa: E402
+from edge3d.eval import evaluate_segmentation  # noqa: E402
+
+SEEDS = range(1000, 1020)
+STAGES = ("preprocess", "network_points", "sampling", "network_queries", "postprocess")
+
+
+def _load() -> str:
+    return " ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def _evaluate(pairs, agnostic: bool):
+    return evaluate_segmentation(pairs, synth.CLASS_NAMES, synth.BACKGROUND_CLASSES,
+                                 agnostic=agnostic, min_region_size=100)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--rooms", type=int, default=None, help="number of rooms (default 20)")
+    ap.add_argument("--package", default="spherical_mask", help="Spherical Mask package")
+    ap.add_argument("--ssen", default=None, help="SSEN package (default: bundled, if any)")
+    ap.add_argument("--checkpoint", default=None, help="checkpoint for the PyTorch ratio")
+    ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "spherical_mask.md"))
+    args = ap.parse_args()
+    from edge3d.package import bundled_packages
+
+    seeds = list(SEEDS)[: args.rooms or (4 if args.quick else None)]
+    load = _load()
+    methods = {"Spherical Mask": edge3d.Segmenter(args.package, backend="ort", device="cpu")}
+    ssen = args.ssen or ("ssen" if "ssen" in bundled_packages() else None)
+    if ssen:
+        methods["SSEN"] = edge3d.Segmenter(ssen, backend="ort", device="cpu")
+    methods["geometric"] = edge3d.Segmenter("geometric")
+    sm = methods["Spherical Mask"]._method
+    torch_backends = None
+    if args.checkpoint:
+        from edge3d.export.package_export import TorchBackend, read_checkpoint
+        from edge3d.models import spherical_mask as sm_model
+
+        state = read_checkpoint(args.checkpoint)
+        model = sm_model.build(state["config"])
+        model.load_state_dict(state["model"])
+        model.eval()
+        torch_backends = {"points": TorchBackend(model.points),
+                          "queries": TorchBackend(model.queries)}
+    pairs = {name: [] for name in methods}
+    stages: dict[str, list[float]] = {k: [] for k in STAGES}
+    torch_stages: dict[str, list[float]] = {k: [] for k in STAGES}
+    points, instances = [], []
+    for seed in tqdm(seeds, desc="rooms"):
+        lp = synth.make_world(seed).surface_points(0.02)
+        pts = lp.positions.astype(np.float32)
+        cols = lp.colors.astype(np.float32) / np.float32(255.0)
+        points.append(len(pts))
+        for name, seg in methods.items():
+            result = seg.segment(pts, cols)
+            pairs[name].append((lp.gt_ids, result))
+            if name == "Spherical Mask":
+                instances.append(len(result.instances))
+                for k in STAGES:
+                    stages[k].append(result.timings[k])
+        if torch_backends is not None:
+            ort = sm.backends
+            sm.backends = torch_backends
+            try:
+                result = sm.segment(pts, cols)
+            finally:
+                sm.backends = ort
+            for k in STAGES:
+                torch_stages[k].append(result.timings[k])
+    lines = ["# Spherical Mask", "",
+             f"Measured by `bench/bm_spherical_mask.py{' --quick' if args.quick else ''}` on "
+             f"{platform.machine()}, {os.cpu_count()} CPU cores, Python "
+             f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}, load average {load} "
+             "at the start (a shared machine: compare ratios within this run, not absolute "
+             "times across runs).", "",
+             f"## Accuracy on held-out synthetic rooms (seeds {seeds[0]}-{seeds[-1]}, "
+             f"{len(seeds)} rooms, surface samples 2 cm, mean {int(np.mean(points))} points)",
+             "",
+             "| method | AP | AP50 | AP25 | agnostic AP | agnostic AP50 |",
+             "|---|---|---|---|---|---|"]
+    for name, p in pairs.items():
+        ag = _evaluate(p, agnostic=True)
+        if name == "geometric":
+            lines.append(f"| {name} | - | - | - | {ag.ap:.3f} | {ag.ap50:.3f} |")
+            continue
+        ev = _evaluate(p, agnostic=False)
+        lines.append(f"| {name} | {ev.ap:.3f} | {ev.ap50:.3f} | {ev.ap25:.3f} | {ag.ap:.3f} | "
+                     f"{ag.ap50:.3f} |")
+    prov = dict(sm.package.provenance)
+    lines += ["", f"Spherical Mask package: `{sm.package.path.name}`, trained by "
+              f"`{prov.get('command', '?')}` (seed {prov.get('seed')}, epoch "
+              f"{prov.get('epoch')}); {np.mean(instances):.1f} instances per room on average.",
+              "", "## Runtime per stage (seconds per room, mean)", ""]
+    header = "| stage | ONNX Runtime |" + (" PyTorch | ORT / PyTorch |" if torch_backends
+                                           else "")
+    lines += [header, "|---|---|" + ("---|---|" if torch_backends else "")]
+    for k in STAGES:
+        a = float(np.mean(stages[k]))
+        row = f"| {k} | {a:.3f} |"
+        if torch_backends:
+            b = float(np.mean(torch_stages[k]))
+            row += f" {b:.3f} | {a / b:.2f} |"
+        lines.append(row)
+    total = sum(float(np.mean(stages[k])) for k in STAGES)
+    row = f"| total | {total:.3f} |"
+    if torch_backends:
+        tt = sum(float(np.mean(torch_stages[k])) for k in STAGES)
+        row += f" {tt:.3f} | {total / tt:.2f} |"
+    lines += [row, ""]
+    Path(args.out).write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
