@@ -137,7 +137,7 @@ def picture(path: Path, frames: int) -> None:
         fusion.add(frame)
     points, colors, _ = fusion.extract_points()
     cam = np.array([p[:3, 3] for p in fusion.trajectory])
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5), gridspec_kw={"width_ratios": [1, 1.25]})
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
     order = np.argsort(points[:, 2])
     sc = axes[0].scatter(points[order, 0], points[order, 1], c=points[order, 2], s=0.3,
                          cmap="viridis", vmin=0, vmax=2.0)
@@ -148,13 +148,16 @@ def picture(path: Path, frames: int) -> None:
     axes[0].set_ylabel("y (m)")
     axes[0].legend(loc="upper right", fontsize=8)
     fig.colorbar(sc, ax=axes[0], label="height (m)", shrink=0.8)
-    side = points[:, 1] > np.percentile(points[:, 1], 30)
-    o = np.argsort(-points[side, 1])
-    axes[1].scatter(points[side][o, 0], points[side][o, 2], c=colors[side][o] / 255.0, s=0.3)
-    axes[1].set_aspect("equal")
-    axes[1].set_title("side view with fused colour")
-    axes[1].set_xlabel("x (m)")
-    axes[1].set_ylabel("z (m)")
+    axes[1].remove()
+    ax = fig.add_subplot(1, 2, 2, projection="3d")
+    keep = points[:, 2] < 1.2  # cut the walls to see in
+    keep &= np.random.default_rng(0).random(len(points)) < 60000 / max(1, keep.sum())
+    ax.scatter(points[keep, 0], points[keep, 1], points[keep, 2], c=colors[keep] / 255.0,
+               s=0.4, depthshade=False)
+    ax.view_init(elev=35, azim=-60)
+    ax.set_box_aspect(np.ptp(points[keep], axis=0))
+    ax.set_title("fused colour, walls cut at 1.2 m")
+    ax.set_axis_off()
     fig.suptitle(f"edge3d fusion: {frames} noisy D435-like frames, 2 cm voxels, "
                  f"gravity from the {fusion.gravity_source}, {len(points)} surface points")
     fig.tight_layout()

@@ -17,6 +17,11 @@ void bilateral_depth(const float* depth, int width, int height, int radius, floa
     for (int du = -radius; du <= radius; ++du)
       spatial[(dv + radius) * (2 * radius + 1) + du + radius] =
           std::exp(-(du * du + dv * dv) / (2.f * sigma_px * sigma_px));
+  // exp(-x) tabulated for the range weight (x = dz^2 / (2 sr^2)); beyond x = 8 it is ~0.
+  constexpr int kTable = 512;
+  constexpr float kMaxX = 8.f;
+  std::vector<float> range_lut(kTable + 1);
+  for (int i = 0; i <= kTable; ++i) range_lut[i] = std::exp(-kMaxX * i / kTable);
   edge3d::parallel_for(height, 4, [&](int64_t b, int64_t e) {
     for (int64_t v = b; v < e; ++v) {
       for (int u = 0; u < width; ++u) {
@@ -26,19 +31,22 @@ void bilateral_depth(const float* depth, int width, int height, int radius, floa
           continue;
         }
         const float sr = std::max(range_min, range_per_m2 * z * z);
-        const float inv2sr2 = 1.f / (2.f * sr * sr);
+        const float scale = kTable / (kMaxX * 2.f * sr * sr);
         float sum = 0.f, wsum = 0.f;
         for (int dv = -radius; dv <= radius; ++dv) {
           const int64_t vv = v + dv;
           if (vv < 0 || vv >= height) continue;
+          const float* row = &depth[vv * width];
+          const float* srow = &spatial[(dv + radius) * (2 * radius + 1) + radius];
           for (int du = -radius; du <= radius; ++du) {
             const int uu = u + du;
             if (uu < 0 || uu >= width) continue;
-            const float zn = depth[vv * width + uu];
+            const float zn = row[uu];
             if (!(zn > 0.f) || !std::isfinite(zn)) continue;
             const float dz = zn - z;
-            const float w = spatial[(dv + radius) * (2 * radius + 1) + du + radius] *
-                            std::exp(-dz * dz * inv2sr2);
+            const float x = dz * dz * scale;
+            if (x >= kTable) continue;
+            const float w = srow[du] * range_lut[static_cast<int>(x)];
             sum += w * zn;
             wsum += w;
           }
