@@ -115,7 +115,12 @@ def stage_examples(model: Any, sections: Mapping[str, Any], points: np.ndarray,
     stage1 = TorchBackend(model.points).run(feeds)
     fg = foreground_voxels(stage1["semantic_logits"], params.thing_classes, params.fg_threshold)
     seeds = sample_seeds(xyz, fg, params.n_seed, params.radii, params.nsamples)
-    n_q = max(2, min(round_sizes(int(fg.sum()), params)[0], len(seeds["seed_index"])) - 1)
+    n_seed = len(seeds["seed_index"])
+    # Distinct from every other size, so the exporter keeps Q a dynamic dimension of its own.
+    taken = {n_seed, *params.nsamples, 1, 3, 6}
+    n_q = max(2, min(round_sizes(int(fg.sum()), params)[0], n_seed - 1))
+    while n_q in taken and n_q > 2:
+        n_q -= 1
     queries = {"voxel_xyz": xyz, **{k: stage1[k] for k in
                                     ("voxel_features", "box_offsets", "mask_features")},
                **seeds, **group_queries(xyz, seeds["seed_index"],
