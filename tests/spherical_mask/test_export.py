@@ -76,3 +76,26 @@ def test_segmenter_runs_the_package(package) -> None:
         assert key in result.timings
     scores = [i.score for i in result.instances]
     assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.tensorrt
+def test_tensorrt_engines_and_instances(package) -> None:
+    """Both graphs build with the SectorMask plugin (build_engine checks every edge3d node
+    became a plugin layer) and the TensorRT segmenter finds ONNX Runtime's instances."""
+    import edge3d
+    from edge3d import synth
+    from edge3d.export.engine import build_engine
+    from edge3d.export.package_export import canonical
+    from edge3d.package import load_package
+
+    path, _ = package
+    pkg = load_package(path)
+    for graph in ("points", "queries"):
+        assert build_engine(pkg.graph_file(graph, "trt"), "fp32").is_file()
+    lp = synth.make_world(5).surface_points(0.1, seed=5)
+    pts = lp.positions.astype(np.float32)
+    cols = lp.colors.astype(np.float32) / 255.0
+    a = edge3d.Segmenter(str(path), backend="ort", device="cpu").segment(pts, cols)
+    b = edge3d.Segmenter(str(path), backend="tensorrt", device="cuda").segment(pts, cols)
+    np.testing.assert_array_equal(canonical(a.labels), canonical(b.labels))
+    np.testing.assert_array_equal(a.classes, b.classes)
