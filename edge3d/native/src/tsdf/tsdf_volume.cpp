@@ -302,8 +302,7 @@ int64_t TsdfVolume::integrate(const uint16_t* depth, float depth_scale, const ui
             const float inv_w1 = 1.f / w1;
             vox[v].tsdf = (vox[v].tsdf * w + t_new * w_obs) * inv_w1;
             vox[v].weight = std::min(w1, max_weight_);
-            // Colour is only ever read near the surface; free space (t = 1) keeps its own.
-            if (color != nullptr && t_new < 1.f) {
+            if (color != nullptr) {
               const uint8_t* c = &color[pix * 3];
               uint8_t* o = &rgb[v * 3];
               for (int k = 0; k < 3; ++k)
