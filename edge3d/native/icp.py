@@ -43,7 +43,9 @@ def bilateral_depth(depth_m: np.ndarray, radius: int = 2, sigma_px: float = 1.5,
     """Edge-preserving smoothing of a depth image before normals are taken (KinectFusion,
     section 3.2).
 
-    A ``(2 radius + 1)^2`` bilateral filter: spatial sigma ``sigma_px`` pixels, range sigma
+    A bilateral filter applied separably (a horizontal, then a vertical pass of
+    ``2 radius + 1`` taps; an approximation of the ``(2 radius + 1)^2`` filter at a fraction of
+    its cost): spatial sigma ``sigma_px`` pixels, range sigma
     ``max(range_min, range_per_m2 * z^2)`` metres (stereo depth noise grows with z^2), so depth
     edges larger than a few noise sigmas survive. Invalid pixels (0 or non-finite) stay 0 and
     never contribute.

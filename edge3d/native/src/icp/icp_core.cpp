@@ -12,49 +12,50 @@ namespace edge3d::icp {
 
 void bilateral_depth(const float* depth, int width, int height, int radius, float sigma_px,
                      float range_min, float range_per_m2, float* out) {
-  std::vector<float> spatial((2 * radius + 1) * (2 * radius + 1));
-  for (int dv = -radius; dv <= radius; ++dv)
-    for (int du = -radius; du <= radius; ++du)
-      spatial[(dv + radius) * (2 * radius + 1) + du + radius] =
-          std::exp(-(du * du + dv * dv) / (2.f * sigma_px * sigma_px));
+  std::vector<float> spatial(2 * radius + 1);
+  for (int d = -radius; d <= radius; ++d)
+    spatial[d + radius] = std::exp(-(d * d) / (2.f * sigma_px * sigma_px));
   // exp(-x) tabulated for the range weight (x = dz^2 / (2 sr^2)); beyond x = 8 it is ~0.
   constexpr int kTable = 512;
   constexpr float kMaxX = 8.f;
   std::vector<float> range_lut(kTable + 1);
   for (int i = 0; i <= kTable; ++i) range_lut[i] = std::exp(-kMaxX * i / kTable);
-  edge3d::parallel_for(height, 4, [&](int64_t b, int64_t e) {
-    for (int64_t v = b; v < e; ++v) {
-      for (int u = 0; u < width; ++u) {
-        const float z = depth[v * width + u];
-        if (!(z > 0.f) || !std::isfinite(z)) {
-          out[v * width + u] = 0.f;
-          continue;
-        }
-        const float sr = std::max(range_min, range_per_m2 * z * z);
-        const float scale = kTable / (kMaxX * 2.f * sr * sr);
-        float sum = 0.f, wsum = 0.f;
-        for (int dv = -radius; dv <= radius; ++dv) {
-          const int64_t vv = v + dv;
-          if (vv < 0 || vv >= height) continue;
-          const float* row = &depth[vv * width];
-          const float* srow = &spatial[(dv + radius) * (2 * radius + 1) + radius];
-          for (int du = -radius; du <= radius; ++du) {
-            const int uu = u + du;
-            if (uu < 0 || uu >= width) continue;
-            const float zn = row[uu];
+  // Separable approximation: a horizontal pass, then a vertical pass over its result (2 (2r+1)
+  // taps per pixel instead of (2r+1)^2). `stride` walks along the pass direction.
+  auto pass = [&](const float* in, float* dst, int64_t stride, bool horizontal) {
+    edge3d::parallel_for(height, 4, [&](int64_t b, int64_t e) {
+      for (int64_t v = b; v < e; ++v) {
+        for (int u = 0; u < width; ++u) {
+          const int64_t pix = v * width + u;
+          const float z = in[pix];
+          if (!(z > 0.f) || !std::isfinite(z)) {
+            dst[pix] = 0.f;
+            continue;
+          }
+          const float sr = std::max(range_min, range_per_m2 * z * z);
+          const float scale = kTable / (kMaxX * 2.f * sr * sr);
+          const int pos = horizontal ? u : static_cast<int>(v);
+          const int len = horizontal ? width : height;
+          const int lo = std::max(-radius, -pos), hi = std::min(radius, len - 1 - pos);
+          float sum = 0.f, wsum = 0.f;
+          for (int d = lo; d <= hi; ++d) {
+            const float zn = in[pix + d * stride];
             if (!(zn > 0.f) || !std::isfinite(zn)) continue;
             const float dz = zn - z;
             const float x = dz * dz * scale;
             if (x >= kTable) continue;
-            const float w = srow[du] * range_lut[static_cast<int>(x)];
+            const float w = spatial[d + radius] * range_lut[static_cast<int>(x)];
             sum += w * zn;
             wsum += w;
           }
+          dst[pix] = sum / wsum;
         }
-        out[v * width + u] = sum / wsum;
       }
-    }
-  });
+    });
+  };
+  std::vector<float> tmp(static_cast<size_t>(width) * height);
+  pass(depth, tmp.data(), 1, true);
+  pass(tmp.data(), out, width, false);
 }
 
 void vertex_normal_map(const float* depth, int width, int height, float fx, float fy, float cx,

@@ -14,7 +14,8 @@ struct NormalEquations {
 };
 
 // Edge-preserving smoothing of a depth image (metres, 0 = invalid) before normals are taken
-// (KinectFusion section 3.2): a (2 radius + 1)^2 bilateral filter with spatial sigma
+// (KinectFusion section 3.2): a bilateral filter, applied separably (a horizontal then a
+// vertical pass of 2 radius + 1 taps), with spatial sigma
 // sigma_px and a range sigma that grows with depth like stereo noise,
 // max(range_min, range_per_m2 * z^2). Invalid pixels stay invalid and are never used.
 void bilateral_depth(const float* depth, int width, int height, int radius, float sigma_px,
