@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from edge3d.models.backbones.layers import export_form, fold_norms
+from edge3d.models.backbones.layers import fold_norms
 from edge3d.models.spec import TensorSpec
 
 OPSET = 17
@@ -75,7 +75,7 @@ def to_torch(inputs: Mapping[str, Any]) -> dict[str, Tensor]:
 
 
 def export_onnx(model: nn.Module, example: Mapping[str, Any], path: str | os.PathLike,
-                *, fold: bool = True, rewrite: bool = True) -> Path:
+                *, fold: bool = True) -> Path:
     """Export ``model`` to an ONNX file at ``path`` (written atomically) and return the path.
 
     Args:
@@ -85,9 +85,6 @@ def export_onnx(model: nn.Module, example: Mapping[str, Any], path: str | os.Pat
             does not specialise a dimension to a constant.
         path: destination ``.onnx`` file.
         fold: fold BatchNorm into the weights (always wanted except to debug the folding).
-        rewrite: replace layers by faster equivalents with the same result
-            (:func:`edge3d.models.backbones.layers.export_form`: 3D transposed convolutions as
-            8 parity convolutions).
 
     The graph uses only standard ONNX ops at opset 17; every symbolic dimension of the spec is
     dynamic. The model is exported in eval mode and left unchanged.
@@ -98,8 +95,6 @@ def export_onnx(model: nn.Module, example: Mapping[str, Any], path: str | os.Pat
     outputs: list[TensorSpec] = model.output_spec()
     check_inputs(specs, example)
     net = fold_norms(model) if fold else copy.deepcopy(model).eval()
-    if rewrite:
-        export_form(net)
     tensors = to_torch(example)
     args = tuple(tensors[s.name] for s in specs)
     dims: dict[str, torch.export.Dim] = {}

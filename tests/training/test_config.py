@@ -50,3 +50,14 @@ def test_every_registered_method_resolves() -> None:
         assert callable(m.build_targets) and callable(m.postprocess)
     with pytest.raises(ValueError, match="registered: "):
         get_method("no_such_method")
+
+
+def test_every_shipped_config_builds_its_model() -> None:
+    from training.trainer import prepare_config
+
+    configs = sorted((TOY_CONFIG.parent).glob("*.yaml"))
+    assert len(configs) >= 3
+    for path in configs:
+        cfg = prepare_config(load_config(path))
+        model = get_method(cfg["method"]["name"]).build_model(cfg)
+        assert model.input_spec()[0].dtype == "float32", path
