@@ -50,6 +50,33 @@ def _evaluate(pairs, agnostic: bool):
                                  agnostic=agnostic, min_region_size=100)
 
 
+def draw_room(points: np.ndarray, gt_ids: np.ndarray, result, path: str) -> None:
+    """Top view of a room: ground-truth instances | predicted instances (random colours,
+    floor and walls grey)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(0)
+    gt = np.where(np.isin(gt_ids // 1000, synth.BACKGROUND_CLASSES), 0, gt_ids)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 5), sharex=True, sharey=True)
+    order = np.argsort(points[:, 2])            # higher points drawn last (top view)
+    for ax, labels, title in ((axes[0], gt, "ground truth"),
+                              (axes[1], result.labels, "Spherical Mask")):
+        ids, inv = np.unique(labels, return_inverse=True)
+        palette = rng.random((len(ids), 3)) * 0.8 + 0.1
+        colours = palette[inv.reshape(-1)]
+        colours[labels <= 0] = 0.85
+        ax.scatter(points[order, 0], points[order, 1], c=colours[order], s=0.2, linewidths=0)
+        ax.set_title(title)
+        ax.set_aspect("equal")
+        ax.set_axis_off()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true")
@@ -58,6 +85,8 @@ def main() -> None:
     ap.add_argument("--ssen", default=None, help="SSEN package (default: bundled, if any)")
     ap.add_argument("--checkpoint", default=None, help="checkpoint for the PyTorch ratio")
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "spherical_mask.md"))
+    ap.add_argument("--figure", default=None,
+                    help="also draw the first room (ground truth | prediction) to this PNG")
     args = ap.parse_args()
     from edge3d.package import bundled_packages
 
@@ -92,6 +121,8 @@ def main() -> None:
         for name, seg in methods.items():
             result = seg.segment(pts, cols)
             pairs[name].append((lp.gt_ids, result))
+            if args.figure and name == "Spherical Mask" and seed == seeds[0]:
+                draw_room(pts, lp.gt_ids, result, args.figure)
             if name == "Spherical Mask":
                 instances.append(len(result.instances))
                 for k in STAGES:
