@@ -161,6 +161,7 @@ def picture(path: Path, frames: int) -> None:
     fig.suptitle(f"edge3d fusion: {frames} noisy D435-like frames, 2 cm voxels, "
                  f"gravity from the {fusion.gravity_source}, {len(points)} surface points")
     fig.tight_layout()
+    fig.subplots_adjust(bottom=0.1)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
 

@@ -68,6 +68,20 @@ def test_mesh_vertices_on_surface_and_faces_valid(fused):
     assert np.mean(fn[on_floor, 2] > 0) > 0.99
 
 
+def test_mesh_saves_as_ply(fused, tmp_path):
+    from edge3d.io import read_ply, write_ply
+
+    vol, _ = fused
+    vertices, faces, colors = vol.extract_mesh()
+    path = write_ply(tmp_path / "map.ply", vertices, colors, faces=faces)
+    back = read_ply(path)
+    np.testing.assert_allclose(back["points"], vertices)
+    np.testing.assert_array_equal(back["colors"], colors)
+    assert len(back["faces"]) == len(faces)
+    np.testing.assert_array_equal(np.asarray(back["faces"]).reshape(len(faces), -1)[:, -3:],
+                                  faces)
+
+
 def test_raycast_matches_the_analytic_depth(fused):
     vol, scene = fused
     pose = _views()[2]
