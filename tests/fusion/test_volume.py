@@ -210,3 +210,33 @@ def test_frame_pose_is_used_by_default_and_explicit_pose_wins():
     pa, _, _ = a.extract_points()
     pb, _, _ = b.extract_points()
     assert abs(np.median(pb[:, 2]) - np.median(pa[:, 2]) - 0.5) < 0.05
+
+
+_DETERMINISM_SCRIPT = """
+import hashlib, numpy as np
+from edge3d.runtime.fusion import TSDFVolume
+from tests.fusion.scenes import camera_pose, corner_scene
+scene, vol = corner_scene(), TSDFVolume(0.02)
+for i in range(4):
+    vol.integrate(scene.frame(camera_pose((0.2 + 0.1 * i, -0.3, 1.3), (1.4, 1.2, 0.3))))
+h = hashlib.sha256()
+for a in (*vol.extract_points(), *vol.extract_mesh()):
+    h.update(np.ascontiguousarray(a).tobytes())
+print(h.hexdigest())
+"""
+
+
+def test_results_do_not_depend_on_the_thread_count():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    digests = set()
+    for threads in ("1", "2", "5"):
+        env = {**os.environ, "EDGE3D_NUM_THREADS": threads}
+        out = subprocess.run([sys.executable, "-c", _DETERMINISM_SCRIPT], cwd=root, env=env,
+                             capture_output=True, text=True, check=True)
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1
