@@ -17,10 +17,10 @@ Conventions:
 Integration is multithreaded (``EDGE3D_NUM_THREADS``) with one thread per block, so its result
 does not depend on the thread count; extraction output order is deterministic too. Every call
 releases the GIL; a reader/writer lock lets extraction and ray casting run from other threads
-while integration waits. Memory is bounded by ``max_blocks``: when a frame needs more blocks, the
-blocks farthest from the camera that the frame does not touch are evicted (counted in
-``stats()["evicted"]``); if the frame alone exceeds the budget its farthest new blocks are not
-allocated (``stats()["dropped"]``).
+while integration waits. Memory is bounded by ``max_blocks``: when a frame needs more blocks,
+blocks the frame does not touch are evicted, those unseen for 300 frames first, then the
+farthest from the camera (counted in ``stats()["evicted"]``); if the frame alone exceeds the
+budget its farthest new blocks are not allocated (``stats()["dropped"]``).
 """
 
 from __future__ import annotations

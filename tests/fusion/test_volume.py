@@ -240,3 +240,26 @@ def test_results_do_not_depend_on_the_thread_count():
                              capture_output=True, text=True, check=True)
         digests.add(out.stdout.strip())
     assert len(digests) == 1
+
+
+def test_stale_blocks_are_evicted_before_far_ones():
+    floor = Scene(planes=[((0, 0, 1), -FLOOR_Z)])
+
+    def view(x: float):
+        return floor.frame(camera_pose((x, 0.0, 1.0), (x + 0.5, 0.0, 0.0)))
+
+    a, b, c = view(0.0), view(10.0), view(4.0)
+    counts = []
+    for frame in (a, b, c):
+        probe = TSDFVolume(VOXEL, depth_max=2.5)
+        probe.integrate(frame)
+        counts.append(probe.stats.blocks)
+    vol = TSDFVolume(VOXEL, max_blocks=counts[0] + counts[1] + 10, depth_max=2.5)
+    vol.integrate(a)
+    for _ in range(301):  # A is now unseen for more than 300 frames: stale
+        vol.integrate(b)
+    vol.integrate(c)  # C is nearer to A than to B, but A goes first
+    points, _, _ = vol.extract_points()
+    assert vol.stats.evicted > 0
+    assert np.mean(points[:, 0] > 9.0) > 0.3  # B (far, recent) is still mapped
+    assert np.mean(points[:, 0] < 1.5) < 0.05  # A (near, stale) is gone

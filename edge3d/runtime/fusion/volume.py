@@ -72,8 +72,8 @@ class TSDFVolume:
         voxel_size: voxel edge in metres; edge3d is tuned for 0.01 to 0.05.
         truncation: truncation distance in metres; default 4 voxels.
         max_blocks: block budget (about 5.7 kB per block); None for unbounded. When a frame
-            needs new blocks beyond it, the blocks farthest from the camera that the frame does
-            not see are evicted (counted in :attr:`stats`).
+            needs new blocks beyond it, blocks the frame does not see are evicted: those unseen
+            for 300 frames first, then the farthest from the camera (counted in :attr:`stats`).
         max_weight: cap of the per-voxel observation weight (a running average beyond it, so
             the map follows changes).
         depth_min, depth_max: depths (metres) outside this range are not fused.

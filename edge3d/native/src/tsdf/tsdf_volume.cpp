@@ -164,7 +164,10 @@ void TsdfVolume::count_super(int32_t bx, int32_t by, int32_t bz, int32_t delta) 
 }
 
 void TsdfVolume::evict(int64_t count, const float cam_pos[3]) {
-  // Far blocks go first: what the camera is near (and will likely see again) stays mapped.
+  // Stale blocks (unseen for kStaleFrames frames) go first, then far ones: what the camera is
+  // near, and has seen lately, stays mapped.
+  constexpr int64_t kStaleFrames = 300;
+  constexpr float kStaleBonus = 1e12f;  // larger than any squared distance in metres
   std::vector<std::pair<float, int32_t>> candidates;
   const float half = 0.5f * kBlockSide * voxel_;
   for (size_t s = 0; s < used_.size(); ++s) {
@@ -174,7 +177,8 @@ void TsdfVolume::evict(int64_t count, const float cam_pos[3]) {
       const float c = coords_[s * 3 + k] * kBlockSide * voxel_ + half - cam_pos[k];
       d2 += c * c;
     }
-    candidates.emplace_back(-d2, static_cast<int32_t>(s));
+    const bool stale = frame_ - last_seen_[s] > kStaleFrames;
+    candidates.emplace_back(-(d2 + (stale ? kStaleBonus : 0.f)), static_cast<int32_t>(s));
   }
   count = std::min<int64_t>(count, static_cast<int64_t>(candidates.size()));
   if (count <= 0) return;
