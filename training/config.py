@@ -159,8 +159,16 @@ def load_config(path: str | os.PathLike | None, overrides: Iterable[str] = ()) -
     return config
 
 
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
 def dump_config(config: Mapping[str, Any]) -> str:
-    """The config as YAML text (what runs save next to their checkpoints)."""
+    """The config as YAML text (what runs save next to their checkpoints); tuples become lists."""
     import yaml
 
-    return yaml.safe_dump(dict(config), sort_keys=False)
+    return yaml.safe_dump(_plain(config), sort_keys=False)

@@ -61,3 +61,13 @@ def test_every_shipped_config_builds_its_model() -> None:
         cfg = prepare_config(load_config(path))
         model = get_method(cfg["method"]["name"]).build_model(cfg)
         assert model.input_spec()[0].dtype == "float32", path
+
+
+def test_dump_round_trips_python_values() -> None:
+    import yaml
+
+    from training.config import dump_config
+
+    cfg = apply_overrides(DEFAULTS, ["method.name=toy_semantic"])
+    cfg["model"]["backbone_config"] = {"channels": (8, 16)}
+    assert yaml.safe_load(dump_config(cfg))["model"]["backbone_config"]["channels"] == [8, 16]
