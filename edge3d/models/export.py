@@ -125,6 +125,7 @@ def export_onnx(model: nn.Module, example: Mapping[str, Any], path: str | os.Pat
     proto = onnx.version_converter.convert_version(proto, OPSET) if _opset(proto) != OPSET \
         else proto
     _name_dims(proto, specs, outputs)
+    _drop_index_casts(proto)
     onnx.checker.check_model(proto)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".onnx.tmp")
     os.close(fd)
@@ -139,6 +140,39 @@ def export_onnx(model: nn.Module, example: Mapping[str, Any], path: str | os.Pat
 
 def _opset(proto: Any) -> int:
     return next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))
+
+
+def _drop_index_casts(proto: Any) -> None:
+    """Remove int32 -> int64 Casts that only feed Gather indices (Gather takes int32 as is).
+
+    ``torch.index_select`` lowers to Cast + Gather; the cast costs a copy of every index table
+    and puts int64 indices in TensorRT's path, which prefers int32.
+    """
+    import onnx
+
+    inferred = onnx.shape_inference.infer_shapes(proto)
+    int32 = {v.name for v in [*inferred.graph.input, *inferred.graph.value_info]
+             if v.type.tensor_type.elem_type == onnx.TensorProto.INT32}
+    consumers: dict[str, list[Any]] = {}
+    for node in proto.graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    graph_outputs = {o.name for o in proto.graph.output}
+    drop = []
+    for node in proto.graph.node:
+        if node.op_type != "Cast" or node.input[0] not in int32:
+            continue
+        to = next((a.i for a in node.attribute if a.name == "to"), None)
+        users = consumers.get(node.output[0], [])
+        if to != onnx.TensorProto.INT64 or node.output[0] in graph_outputs or not users or \
+                any(u.op_type != "Gather" or list(u.input).index(node.output[0]) != 1
+                    for u in users):
+            continue
+        for user in users:
+            user.input[1] = node.input[0]
+        drop.append(node)
+    for node in drop:
+        proto.graph.node.remove(node)
 
 
 def _name_dims(proto: Any, inputs: list[TensorSpec], outputs: list[TensorSpec]) -> None:
