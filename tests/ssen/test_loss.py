@@ -72,3 +72,13 @@ def test_voxel_labels_majority():
     labels = np.array([5, 7, 7, 3, 9, 4], np.int64)
     # voxel 1 ties 3 vs 9: the smallest wins
     assert voxel_labels(p2v, labels, 4).tolist() == [7, 3, 4, 0]
+
+
+def test_class_balance_weights():
+    target = torch.tensor([0, 0, 0, 0, 0, 0, 0, 0, 2, -100])
+    loss = SSENLoss(class_balance=0.5)
+    w = loss.class_weights(target, 3)
+    assert float(w[:9].mean()) == pytest.approx(1.0) and float(w[9]) == 0.0
+    assert float(w[8] / w[0]) == pytest.approx(8 ** 0.5)  # (1/8)^-0.5 relative to 1
+    assert torch.allclose(SSENLoss(class_balance=0.0).class_weights(target, 3)[:9],
+                          torch.ones(9))
