@@ -84,3 +84,17 @@ def test_one_epoch_on_scannet_format(tmp_path) -> None:
     metrics = trainer.fit()
     assert math.isfinite(metrics["train_loss"]) and math.isfinite(metrics["val_loss"])
     assert (tmp_path / "run" / "last.pt").is_file()
+
+
+def test_synthetic_scenes_cache_round_trip(tmp_path) -> None:
+    from training.data.scenes import SyntheticScenes
+
+    fresh = SyntheticScenes("toy", [7], 0.1)[0]
+    cached = SyntheticScenes("toy", [7], 0.1, cache_dir=tmp_path)
+    first = cached[0]
+    assert [p.name for p in tmp_path.iterdir()] == ["toy_7_0.1.npz"]
+    again = cached[0]  # read from the file
+    for scene in (first, again):
+        for field in ("positions", "colors", "semantic", "instance", "normals"):
+            np.testing.assert_array_equal(getattr(scene, field), getattr(fresh, field))
+        assert scene.class_names == fresh.class_names
