@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from edge3d.models import inputs as model_inputs
 from edge3d.models.backbones import (
     DenseCNN,
     PointNet2,
@@ -32,6 +31,7 @@ from edge3d.models.backbones import (
     fold_norms,
 )
 from edge3d.models.export import export_onnx, ort_session, run_onnx, to_torch
+from edge3d.runtime import preprocess as model_inputs
 
 
 def room_points(spacing: float = 0.02) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,6 @@ import onnx
 import pytest
 import torch
 
-from edge3d.models import inputs as model_inputs
 from edge3d.models.backbones import (
     DenseCNN,
     DenseCNNConfig,
@@ -23,6 +22,7 @@ from edge3d.models.backbones import (
 )
 from edge3d.models.export import OPSET, export_onnx, ort_session, run_onnx, to_torch
 from edge3d.models.random_inputs import random_inputs
+from edge3d.runtime import preprocess as model_inputs
 
 CASES = {
     "sparse_unet": (

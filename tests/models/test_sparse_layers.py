@@ -12,7 +12,6 @@ import torch
 
 from edge3d import native
 from edge3d.models.backbones.layers import SparseMaxPool, StridedConv, SubMConv, TransposedConv
-from edge3d.models.inputs import octant
 
 D = 8  # dense grid edge (even, so stride-2 levels align)
 
@@ -66,7 +65,7 @@ def test_strided_and_transposed_conv_equal_dense_convs() -> None:
 
     up = TransposedConv(cout, cin).double()
     coarse = torch.randn(len(level1.coords), cout, dtype=torch.float64)
-    index = torch.from_numpy(level0.parent * 8 + octant(level0.coords))
+    index = torch.from_numpy(level0.parent * 8 + level0.octant)
     got_up = up(coarse, index)
     wt = up.weight.detach().reshape(cout, 2, 2, 2, cin).permute(0, 4, 1, 2, 3)
     small = torch.zeros(1, cout, D // 2, D // 2, D // 2, dtype=torch.float64)

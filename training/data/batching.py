@@ -24,7 +24,7 @@ class Sample:
     """One scene's network inputs and targets (numpy), ready to batch.
 
     ``arrays``: name -> array; ``sizes``: symbolic sizes no array shows (see
-    :class:`edge3d.models.inputs.NetworkInputs`); ``scene``: the (augmented) scene, kept for
+    :class:`edge3d.runtime.preprocess.NetworkInputs`); ``scene``: the (augmented) scene, kept for
     validation post-processing and evaluation.
     """
 

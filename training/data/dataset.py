@@ -1,7 +1,7 @@
 """The training/validation dataset: scene -> augmentation -> native index building -> Sample.
 
 ``__getitem__`` runs in the DataLoader workers, so the native index builder
-(``edge3d.models.inputs``, which calls ``edge3d.native``) runs there too, in parallel with the
+(``edge3d.runtime.preprocess``, which calls ``edge3d.native``) runs there too, in parallel with the
 training step. Randomness is a pure function of ``(seed, epoch, index)``, so a run is
 reproducible whatever the number of workers, and a resumed run sees the same data.
 """
@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from edge3d.models import inputs as model_inputs
 from edge3d.models.backbones import BACKBONES
 from edge3d.models.spec import TensorSpec
+from edge3d.runtime import preprocess as model_inputs
 from training.data.augment import augment
 from training.data.batching import Sample, concat_samples
 from training.data.scenes import Scene

@@ -1,9 +1,10 @@
-"""Build the backbones' inputs from a point cloud with ``edge3d.native`` (numpy only, no torch).
+"""Network inputs from a point cloud, built with ``edge3d.native`` (numpy only, no torch).
 
 One function per backbone family, producing exactly the arrays its ``input_spec()`` names plus
 ``point_map``, the per-point row of the network output that each point reads (devoxelisation).
-The training data loader calls these in its workers; the runtime preprocessing must build the
-same arrays (same native calls, same parameters) so the network sees the same neighbourhoods.
+This is the one input builder: the training data loader calls it in its workers and the runtime
+post-processors call it before the network, so the network sees the same neighbourhoods in
+both (design.md section 2). It lives in the runtime because the runtime never imports torch.
 
 Shapes and padding follow ``edge3d.native.index``: neighbour and children tables are padded
 with the row count of the tensor they index; ``up_l = parent * 8 + octant`` with the octant
@@ -33,12 +34,6 @@ class NetworkInputs:
     sizes: dict[str, int] = field(default_factory=dict)
 
 
-def octant(coords: np.ndarray) -> np.ndarray:
-    """int32 [M]: slot ``4 * (x & 1) + 2 * (y & 1) + (z & 1)`` of each voxel in its parent."""
-    c = np.asarray(coords).astype(np.int32) & 1
-    return (4 * c[:, 0] + 2 * c[:, 1] + c[:, 2]).astype(np.int32)
-
-
 def sparse_unet_inputs(positions: np.ndarray, features: np.ndarray, voxel_size: float,
                        levels: int, kernel_size: int = 3) -> NetworkInputs:
     """Inputs of :class:`edge3d.models.backbones.SparseUNet` (``levels`` pyramid levels).
@@ -64,7 +59,7 @@ def sparse_unet_inputs(positions: np.ndarray, features: np.ndarray, voxel_size: 
     for level in range(1, levels):
         fine = pyramid[level - 1]
         arrays[f"children_{level}"] = fine.children
-        arrays[f"up_{level}"] = (fine.parent * 8 + octant(fine.coords)).astype(np.int32)
+        arrays[f"up_{level}"] = (fine.parent * 8 + fine.octant).astype(np.int32)
     arrays["point_map"] = grid.point_to_voxel
     return NetworkInputs(arrays)
 
