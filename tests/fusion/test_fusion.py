@@ -158,6 +158,17 @@ def test_an_empty_scene_never_crashes():
     assert len(points) == len(colors) == len(normals) == 0
 
 
+def test_icp_starts_over_while_the_map_is_still_empty():
+    scene = corner_scene()
+    poses = _walk(4)
+    fusion = Fusion(VOXEL, tracking="icp", depth_max=5.0)
+    far = scene.frame(poses[0], index=0, with_pose=False)
+    far.depth[:] = np.uint16(6.0 / far.depth_scale)  # valid depth, all beyond depth_max
+    assert fusion.add(far).integrated and fusion.volume.stats.blocks == 0
+    steps = [fusion.add(scene.frame(p, index=i + 1, with_pose=False)) for i, p in enumerate(poses)]
+    assert [s.tracking for s in steps] == ["ok"] * 4 and fusion.volume.stats.blocks > 0
+
+
 def test_tracking_loss_is_reported_and_the_frame_not_fused():
     scene = corner_scene()
     poses = _walk(4)

@@ -150,8 +150,11 @@ class Fusion:
 
     def _add_icp(self, frame: Frame, index: int, accel: np.ndarray | None, timings: dict,
                  t0: float) -> FusionStep:
-        if self._last_pose is None:  # the first frame defines the map
-            self._integrate(frame, self._start_pose, index, timings)
+        if self._last_pose is None or self.volume.stats.blocks == 0:
+            # The first frame defines the map; so does the first one that fuses anything when
+            # the map is still empty (e.g. every depth so far was beyond depth_max).
+            start = self._start_pose if self._last_pose is None else self._last_pose
+            self._integrate(frame, start, index, timings)
             self._gravity(frame, accel, timings)
             return self._step(index, "ok", True, "", timings, t0)
         t = time.perf_counter()
