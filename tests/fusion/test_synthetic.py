@@ -33,7 +33,7 @@ def _surface_rms(noise: bool, voxel: float, size: tuple[int, int] = (320, 240)) 
     return float(np.sqrt(np.mean(err ** 2)))
 
 
-@pytest.mark.parametrize("voxel", [0.02, 0.05])
+@pytest.mark.parametrize("voxel", [0.01, 0.02, 0.05])
 def test_surface_within_half_a_voxel_without_noise(voxel):
     assert _surface_rms(False, voxel) < 0.5 * voxel
 
