@@ -269,96 +269,102 @@ RaycastResult TsdfVolume::raycast(const Pinhole& cam, const double* T_V_C, float
   out.normal.assign(npix * 3, 0.f);
   out.color.assign(npix * 3, 0);
   const float vs = voxel_, inv_vs = 1.f / voxel_;
-  edge3d::parallel_for(cam.height, 4, [&](int64_t row_begin, int64_t row_end) {
+  // Rows are dealt out interleaved: ray cost varies a lot between the top and the bottom of an
+  // image (walls far away, floor near), so contiguous halves would leave one thread idle.
+  const int64_t lanes = std::max(1, std::min(edge3d::default_num_threads(), cam.height));
+  edge3d::parallel_for(lanes, 1, [&](int64_t lane_begin, int64_t lane_end) {
     Accessor acc(*this);
-    for (int64_t v = row_begin; v < row_end; ++v) {
-      for (int u = 0; u < cam.width; ++u) {
-        const float xn = (u - cam.cx) / cam.fx, yn = (v - cam.cy) / cam.fy;
-        const float dir[3] = {T.r[0] * xn + T.r[1] * yn + T.r[2], T.r[3] * xn + T.r[4] * yn + T.r[5],
-                              T.r[6] * xn + T.r[7] * yn + T.r[8]};
-        const float norm = std::sqrt(dir[0] * dir[0] + dir[1] * dir[1] + dir[2] * dir[2]);
-        // Ray parameter is the camera z, so a ray step of length L is a z step of L / norm.
-        const float voxel_step = vs / norm;
-        float z = depth_min, prev_z = 0.f, prev_t = 0.f;
-        bool prev_valid = false;
-        float hit_z = -1.f;
-        while (z < depth_max) {
-          const float p[3] = {T.t[0] + z * dir[0], T.t[1] + z * dir[1], T.t[2] + z * dir[2]};
-          const int32_t g[3] = {fast_round(p[0] * inv_vs), fast_round(p[1] * inv_vs),
-                                fast_round(p[2] * inv_vs)};
-          if (acc.slot(g[0] >> 3, g[1] >> 3, g[2] >> 3) < 0) {
-            // Unmapped block: jump to where the ray leaves it, or its whole superblock when
-            // that is empty too. Block b owns the points that round to its voxels, i.e.
-            // [(8 b - 0.5) vs, (8 b + 7.5) vs) per axis; superblocks likewise.
-            const int shift = acc.super_occupied(g[0] >> 3, g[1] >> 3, g[2] >> 3)
-                                  ? 3 : 3 + kSuperShift;
-            const float len = static_cast<float>(1 << shift) * vs;
-            float exit = std::numeric_limits<float>::infinity();
+    for (int64_t lane = lane_begin; lane < lane_end; ++lane) {
+      for (int64_t v = lane; v < cam.height; v += lanes) {
+        for (int u = 0; u < cam.width; ++u) {
+          const float xn = (u - cam.cx) / cam.fx, yn = (v - cam.cy) / cam.fy;
+          const float dir[3] = {T.r[0] * xn + T.r[1] * yn + T.r[2],
+                                T.r[3] * xn + T.r[4] * yn + T.r[5],
+                                T.r[6] * xn + T.r[7] * yn + T.r[8]};
+          const float norm = std::sqrt(dir[0] * dir[0] + dir[1] * dir[1] + dir[2] * dir[2]);
+          // Ray parameter is the camera z, so a ray step of length L is a z step of L / norm.
+          const float voxel_step = vs / norm;
+          float z = depth_min, prev_z = 0.f, prev_t = 0.f;
+          bool prev_valid = false;
+          float hit_z = -1.f;
+          while (z < depth_max) {
+            const float p[3] = {T.t[0] + z * dir[0], T.t[1] + z * dir[1], T.t[2] + z * dir[2]};
+            const int32_t g[3] = {fast_round(p[0] * inv_vs), fast_round(p[1] * inv_vs),
+                                  fast_round(p[2] * inv_vs)};
+            if (acc.slot(g[0] >> 3, g[1] >> 3, g[2] >> 3) < 0) {
+              // Unmapped block: jump to where the ray leaves it, or its whole superblock when
+              // that is empty too. Block b owns the points that round to its voxels, i.e.
+              // [(8 b - 0.5) vs, (8 b + 7.5) vs) per axis; superblocks likewise.
+              const int shift = acc.super_occupied(g[0] >> 3, g[1] >> 3, g[2] >> 3)
+                                    ? 3 : 3 + kSuperShift;
+              const float len = static_cast<float>(1 << shift) * vs;
+              float exit = std::numeric_limits<float>::infinity();
+              for (int k = 0; k < 3; ++k) {
+                if (dir[k] == 0.f) continue;
+                const float lo = (static_cast<float>((g[k] >> shift) << shift) - 0.5f) * vs;
+                const float bound = dir[k] > 0.f ? lo + len : lo;
+                exit = std::min(exit, (bound - p[k]) / dir[k]);
+              }
+              prev_valid = false;
+              z += std::max(exit, 0.f) + 0.01f * voxel_step;
+              continue;
+            }
+            const int64_t off = acc.voxel(g[0], g[1], g[2], min_weight);
+            if (off < 0) {
+              prev_valid = false;
+              z += voxel_step;
+              continue;
+            }
+            const float t = acc.tsdf(off);
+            if (t <= 0.f) {
+              if (prev_valid && prev_t > 0.f) {
+                // The nearest-voxel values bracket the crossing only roughly; find the zero of the
+                // trilinear SDF along the ray (a secant step), widening the bracket by a voxel on
+                // either side when the trilinear values do not bracket it.
+                auto sdf_at = [&](float zz, float& out) {
+                  const float q[3] = {(T.t[0] + zz * dir[0]) * inv_vs,
+                                      (T.t[1] + zz * dir[1]) * inv_vs,
+                                      (T.t[2] + zz * dir[2]) * inv_vs};
+                  return acc.trilinear(q, min_weight, out);
+                };
+                float za = prev_z, zb = z, fa, fb;
+                bool ok = sdf_at(za, fa) && sdf_at(zb, fb);
+                if (ok && fa <= 0.f) {
+                  za = prev_z - voxel_step;
+                  ok = sdf_at(za, fa) && fa > 0.f;
+                }
+                if (ok && fb > 0.f) {
+                  zb = z + voxel_step;
+                  ok = sdf_at(zb, fb) && fb <= 0.f;
+                }
+                if (ok) {
+                  // One secant step: the SDF is close to linear across a voxel or two.
+                  hit_z = za + (zb - za) * fa / (fa - fb);
+                } else {
+                  hit_z = prev_z + (z - prev_z) * prev_t / (prev_t - t);
+                }
+              }
+              break;  // a crossing, or the ray started behind a surface
+            }
+            prev_valid = true;
+            prev_t = t;
+            prev_z = z;
+            z += std::max(voxel_step, 0.7f * t * trunc_ / norm);
+          }
+          if (hit_z <= 0.f) continue;
+          const int64_t pix = v * cam.width + u;
+          const float p[3] = {T.t[0] + hit_z * dir[0], T.t[1] + hit_z * dir[1],
+                              T.t[2] + hit_z * dir[2]};
+          const float q[3] = {p[0] * inv_vs, p[1] * inv_vs, p[2] * inv_vs};
+          out.depth[pix] = hit_z;
+          for (int k = 0; k < 3; ++k) out.vertex[pix * 3 + k] = p[k];
+          float grad[3], rgb[3], t_hit;
+          if (acc.trilinear(q, min_weight, t_hit, rgb, grad)) {
+            normalize_or_zero(grad);
             for (int k = 0; k < 3; ++k) {
-              if (dir[k] == 0.f) continue;
-              const float lo = (static_cast<float>((g[k] >> shift) << shift) - 0.5f) * vs;
-              const float bound = dir[k] > 0.f ? lo + len : lo;
-              exit = std::min(exit, (bound - p[k]) / dir[k]);
+              out.normal[pix * 3 + k] = grad[k];
+              out.color[pix * 3 + k] = static_cast<uint8_t>(std::clamp(rgb[k] + 0.5f, 0.f, 255.f));
             }
-            prev_valid = false;
-            z += std::max(exit, 0.f) + 0.01f * voxel_step;
-            continue;
-          }
-          const int64_t off = acc.voxel(g[0], g[1], g[2], min_weight);
-          if (off < 0) {
-            prev_valid = false;
-            z += voxel_step;
-            continue;
-          }
-          const float t = acc.tsdf(off);
-          if (t <= 0.f) {
-            if (prev_valid && prev_t > 0.f) {
-              // The nearest-voxel values bracket the crossing only roughly; find the zero of the
-              // trilinear SDF along the ray (a secant step), widening the bracket by a voxel on
-              // either side when the trilinear values do not bracket it.
-              auto sdf_at = [&](float zz, float& out) {
-                const float q[3] = {(T.t[0] + zz * dir[0]) * inv_vs,
-                                    (T.t[1] + zz * dir[1]) * inv_vs,
-                                    (T.t[2] + zz * dir[2]) * inv_vs};
-                return acc.trilinear(q, min_weight, out);
-              };
-              float za = prev_z, zb = z, fa, fb;
-              bool ok = sdf_at(za, fa) && sdf_at(zb, fb);
-              if (ok && fa <= 0.f) {
-                za = prev_z - voxel_step;
-                ok = sdf_at(za, fa) && fa > 0.f;
-              }
-              if (ok && fb > 0.f) {
-                zb = z + voxel_step;
-                ok = sdf_at(zb, fb) && fb <= 0.f;
-              }
-              if (ok) {
-                // One secant step: the SDF is close to linear across a voxel or two.
-                hit_z = za + (zb - za) * fa / (fa - fb);
-              } else {
-                hit_z = prev_z + (z - prev_z) * prev_t / (prev_t - t);
-              }
-            }
-            break;  // a crossing, or the ray started behind a surface
-          }
-          prev_valid = true;
-          prev_t = t;
-          prev_z = z;
-          z += std::max(voxel_step, 0.7f * t * trunc_ / norm);
-        }
-        if (hit_z <= 0.f) continue;
-        const int64_t pix = v * cam.width + u;
-        const float p[3] = {T.t[0] + hit_z * dir[0], T.t[1] + hit_z * dir[1],
-                            T.t[2] + hit_z * dir[2]};
-        const float q[3] = {p[0] * inv_vs, p[1] * inv_vs, p[2] * inv_vs};
-        out.depth[pix] = hit_z;
-        for (int k = 0; k < 3; ++k) out.vertex[pix * 3 + k] = p[k];
-        float grad[3], rgb[3], t_hit;
-        if (acc.trilinear(q, min_weight, t_hit, rgb, grad)) {
-          normalize_or_zero(grad);
-          for (int k = 0; k < 3; ++k) {
-            out.normal[pix * 3 + k] = grad[k];
-            out.color[pix * 3 + k] = static_cast<uint8_t>(std::clamp(rgb[k] + 0.5f, 0.f, 255.f));
           }
         }
       }
