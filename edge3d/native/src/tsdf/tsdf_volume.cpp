@@ -107,7 +107,8 @@ std::vector<int64_t> TsdfVolume::touched_blocks(const uint16_t* depth, float dep
         const float d = depth[v * cam.width + u] * depth_scale;
         if (!(d > depth_min && d <= depth_max)) continue;
         const float xn = (static_cast<float>(u) - cam.cx) / cam.fx;
-        const float dir[3] = {T.r[0] * xn + T.r[1] * yn + T.r[2], T.r[3] * xn + T.r[4] * yn + T.r[5],
+        const float dir[3] = {T.r[0] * xn + T.r[1] * yn + T.r[2],
+                              T.r[3] * xn + T.r[4] * yn + T.r[5],
                               T.r[6] * xn + T.r[7] * yn + T.r[8]};
         const float z0 = std::max(d - trunc_, depth_min), z1 = d + trunc_;
         float a[3], b[3];
