@@ -645,13 +645,9 @@ def voxel_downsample(points: np.ndarray, colors: np.ndarray | None, normals: np.
 
 
 def _is_live(source: Any) -> bool:
-    """A live camera (frames are worth less the older they are) rather than a recording."""
-    live = getattr(source, "live", None)
-    if live is not None:
-        return bool(live)
-    from edge3d.io.realsense import LiveCamera
-
-    return isinstance(source, LiveCamera)
+    """A live camera (frames are worth less the older they are) rather than a recording; every
+    edge3d.io source says so in ``live``, plain iterables of frames are taken as recorded."""
+    return bool(getattr(source, "live", False))
 
 
 def _get(q: queue.Queue, done: threading.Event) -> Any:
