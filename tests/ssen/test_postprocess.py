@@ -83,3 +83,20 @@ def test_runtime_module_never_imports_torch():
     code = ("import sys, edge3d.runtime.postprocess.ssen; "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_background_removal_sums_probabilities():
+    """Objects whose probability is split among object classes are still foreground when
+    together they outweigh floor and wall, and their class is the best object class."""
+    rng = np.random.default_rng(3)
+    emb = blobs(rng, [np.zeros(8)], 40).astype(np.float32)
+    # floor 0.4, wall 0.05, chair 0.3, table 0.25: arg-max says floor, the sum says object
+    logits = np.log(np.tile([0.4, 0.05, 0.3, 0.25], (40, 1))).astype(np.float32)
+    r = cluster_instances(emb, logits, np.arange(40), rng.random((40, 3)), NAMES, (0, 1),
+                          SSENParams(min_cluster_size=10))
+    assert len(r.instances) == 1 and r.instances[0].class_name == "chair"
+    assert 0 < r.instances[0].score <= 0.3 + 1e-6  # agreement: chair's 0.3 at most
+    logits[:, 0] = np.log(0.6)  # floor now holds more than half: background
+    r = cluster_instances(emb, logits, np.arange(40), rng.random((40, 3)), NAMES, (0, 1),
+                          SSENParams(min_cluster_size=10))
+    assert r.instances == [] and (r.classes == 0).all()

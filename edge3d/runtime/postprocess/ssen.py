@@ -9,8 +9,11 @@ The inference of ``papers/ssen.md`` section III and of the reference ``eval.py``
    (:func:`edge3d.models.inputs.sparse_unet_inputs` builds the same arrays).
 2. **Network** (ONNX Runtime or TensorRT through :func:`edge3d.runtime.backends.create_backend`):
    per-voxel 8-D embeddings and class logits.
-3. **Background removal**: voxels whose predicted class is a background class (floor, wall)
-   are not clustered (the reference code drops them with its semantic network).
+3. **Background removal**: voxels whose background classes (floor, wall) hold more than half
+   of the softmax probability are not clustered (the reference code drops the voxels its
+   semantic network labels floor or wall). Summing the probabilities, rather than taking the
+   arg-max class, matters when the object classes split the foreground probability among
+   themselves: each may be below floor or wall while their sum is not.
 4. **Clustering**: HDBSCAN on the foreground voxels' embeddings with ``allow_single_cluster``
    as in the reference; ``min_cluster_size`` is the reference's 200 voxels at 2 cm scaled by the
    surface area of a voxel, ``200 * (0.02 / voxel_size)^2`` (32 at 5 cm), and ``min_samples``
@@ -19,10 +22,12 @@ The inference of ``papers/ssen.md`` section III and of the reference ``eval.py``
    faster than the best library in 8-D and 5x in 3-D (``bench/bm_hdbscan.py``,
    ``docs/benchmarks/hdbscan.md``). Noise voxels get no instance.
 5. **Class and confidence**: each cluster's class is the majority vote of its voxels'
-   predicted classes. Its confidence (the AP ranking score) is
-   ``persistence * agreement``: HDBSCAN's cluster persistence (how clearly the cluster
-   stands out of the density hierarchy, in [0, 1]) times the mean softmax probability of the
-   majority class over the cluster's voxels (how sure the semantic head is of its class).
+   predicted foreground classes (the arg-max over the non-background classes). Its
+   confidence (the AP ranking score) is
+   ``min(persistence, 1) * agreement``: HDBSCAN's cluster persistence (how clearly the
+   cluster stands out of the density hierarchy; in [0, 1] except for a whole-data cluster)
+   times the mean softmax probability of the majority class over the cluster's voxels (how
+   sure the semantic head is of its class).
    The released code has neither step (4.5 item 4); both are documented in ``docs/ssen.md``.
 
 Points take their voxel's cluster and class.
@@ -125,9 +130,14 @@ def cluster_instances(embedding: np.ndarray, logits: np.ndarray, point_to_voxel:
 
     emb = np.ascontiguousarray(embedding, np.float32)
     prob = softmax(logits)
+    background = list(tuple(background_classes) or params.background_classes)
     voxel_class = prob.argmax(axis=1).astype(np.int32)
-    background = tuple(background_classes) or params.background_classes
-    fg = np.flatnonzero(~np.isin(voxel_class, background))
+    is_fg = prob[:, background].sum(axis=1) < 0.5
+    if background and is_fg.any():
+        fg_prob = prob[is_fg].copy()
+        fg_prob[:, background] = -1.0
+        voxel_class[is_fg] = fg_prob.argmax(axis=1)
+    fg = np.flatnonzero(is_fg)
     voxel_label = np.full(len(emb), -1, np.int64)
     voxel_out_class = voxel_class.copy()
     clusters: list[tuple[float, int, np.ndarray]] = []
@@ -143,11 +153,12 @@ def cluster_instances(embedding: np.ndarray, logits: np.ndarray, point_to_voxel:
             start += counts[c]
             if len(members) == 0 or len(members) < params.min_instance_voxels:
                 continue
-            votes = np.bincount(voxel_class[members], minlength=prob.shape[1])
-            votes[list(background)] = 0  # members are foreground; ties never pick background
-            cls = int(votes.argmax())
+            cls = int(np.bincount(voxel_class[members], minlength=prob.shape[1]).argmax())
             agreement = float(prob[members, cls].mean())
-            clusters.append((float(res.persistence[c]) * agreement, cls, members))
+            # A whole-data cluster (allow_single_cluster) can exceed 1, in the hdbscan
+            # package too; clipping keeps the score in [0, 1].
+            persistence = min(float(res.persistence[c]), 1.0)
+            clusters.append((persistence * agreement, cls, members))
     if timings is not None:
         timings["hdbscan"] = time.perf_counter() - t
     clusters.sort(key=lambda x: -x[0])
