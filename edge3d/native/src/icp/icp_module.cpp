@@ -6,18 +6,13 @@
 #include <stdexcept>
 #include <vector>
 
+#include "common/numpy.h"
 #include "icp/icp_core.h"
 
 namespace nb = nanobind;
+using edge3d::to_numpy;
 
 namespace {
-
-template <typename T>
-nb::ndarray<nb::numpy, T> to_numpy(std::vector<T>&& data, std::vector<size_t> shape) {
-  auto* owned = new std::vector<T>(std::move(data));
-  nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
-  return nb::ndarray<nb::numpy, T>(owned->data(), shape.size(), shape.data(), owner);
-}
 
 using Image = nb::ndarray<const float, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
 using Map = nb::ndarray<const float, nb::ndim<3>, nb::c_contig, nb::device::cpu>;

@@ -12,19 +12,14 @@
 #include <stdexcept>
 #include <vector>
 
+#include "common/numpy.h"
 #include "tsdf/tsdf_volume.h"
 
 namespace nb = nanobind;
+using edge3d::to_numpy;
 using namespace edge3d::tsdf;
 
 namespace {
-
-template <typename T>
-nb::ndarray<nb::numpy, T> to_numpy(std::vector<T>&& data, std::vector<size_t> shape) {
-  auto* owned = new std::vector<T>(std::move(data));
-  nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
-  return nb::ndarray<nb::numpy, T>(owned->data(), shape.size(), shape.data(), owner);
-}
 
 using Depth = nb::ndarray<const uint16_t, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
 using Color = nb::ndarray<const uint8_t, nb::ndim<3>, nb::c_contig, nb::device::cpu>;
