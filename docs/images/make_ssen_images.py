@@ -1,6 +1,6 @@
 """Re-makes the picture in docs/ssen.md (run from the repository root):
 
-    .venv/bin/python docs/images/make_ssen_images.py
+    .venv/bin/python docs/images/make_ssen_images.py [MODEL]     # default: the bundled "ssen"
 
 Writes docs/images/ssen_instances.png: one held-out synthetic room with every floor object
 touching another (``make_world(2003, touching_fraction=1.0)``, never used in training), seen
@@ -10,6 +10,7 @@ bundled SSEN model's (each instance in its own colour; floor and walls grey).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ OUT = Path(__file__).resolve().parent
 SEED = 2003
 
 
-def main() -> None:
+def main(model: str = "ssen") -> None:
     lp = synth.make_world(SEED, touching_fraction=1.0).surface_points(0.02)
     pts, cols = lp.positions, lp.colors
     gt_labels = np.where((lp.instance > 0) & ~np.isin(lp.semantic, synth.BACKGROUND_CLASSES),
@@ -33,7 +34,7 @@ def main() -> None:
     gt = SegmentationResult(gt_labels.astype(np.int32), lp.semantic, [], list(synth.CLASS_NAMES))
     results = [("ground truth", gt),
                ("geometric baseline", edge3d.Segmenter("geometric").segment(pts, cols)),
-               ("SSEN (bundled)", edge3d.Segmenter("ssen", backend="ort").segment(pts, cols))]
+               ("SSEN (bundled)", edge3d.Segmenter(model, backend="ort").segment(pts, cols))]
     lo, hi = pts.min(0), pts.max(0)
     centre = (lo + hi) / 2
     eye = np.array([lo[0] + 0.3, lo[1] + 0.3, hi[2] + 0.4])
@@ -56,4 +57,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(*sys.argv[1:2])

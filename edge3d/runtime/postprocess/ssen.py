@@ -145,6 +145,8 @@ def cluster_instances(embedding: np.ndarray, logits: np.ndarray, point_to_voxel:
     if len(fg) >= max(2, params.min_cluster_size):
         res = native.hdbscan(emb[fg], params.min_cluster_size, params.min_samples,
                              params.allow_single_cluster)
+        if timings is not None:
+            timings["hdbscan"] = time.perf_counter() - t
         order = np.argsort(res.labels, kind="stable")
         counts = np.bincount(res.labels[res.labels >= 0], minlength=res.num_clusters)
         start = int(np.searchsorted(res.labels[order], 0))
@@ -160,7 +162,7 @@ def cluster_instances(embedding: np.ndarray, logits: np.ndarray, point_to_voxel:
             persistence = min(float(res.persistence[c]), 1.0)
             clusters.append((persistence * agreement, cls, members))
     if timings is not None:
-        timings["hdbscan"] = time.perf_counter() - t
+        timings.setdefault("hdbscan", 0.0)
     clusters.sort(key=lambda x: -x[0])
     for new_id, (_, cls, members) in enumerate(clusters, start=1):
         voxel_label[members] = new_id
