@@ -21,6 +21,9 @@
 A method plugs in through ``edge3d.models.<method>``: ``build(config)``,
 ``package_sections(config)`` (manifest sections) and ``example_inputs(sections, points,
 colors)`` (the runtime's network inputs), and its runtime segmenter's ``backend`` attribute.
+A method whose package is not one graph (Spherical Mask: two graphs with native code between
+them) provides ``export_package(checkpoint, out, **options)`` in that module instead, with this
+function's keyword arguments and return value; :func:`export_package` hands over to it.
 """
 
 from __future__ import annotations
@@ -113,7 +116,7 @@ def method_module(name: str) -> Any:
         module = None
     if module is None or not hasattr(module, "package_sections"):
         raise FormatError(f"edge3d-export cannot package method {name!r}: edge3d.models.{name} "
-                          "has no package_sections() (supported: ssen)")
+                          "has no package_sections() (supported: ssen, spherical_mask)")
     return module
 
 
@@ -227,11 +230,14 @@ def export_package(checkpoint: str | os.PathLike, out: str | os.PathLike, *,
     from edge3d.package import GraphSpec, TensorSpec, load_package, write_package
     from edge3d.runtime.postprocess import method_class
 
-    bar = tqdm(total=5, desc="edge3d-export", disable=not progress, leave=False)
     state = read_checkpoint(checkpoint)
     config = state["config"]
     method = str(config["method"]["name"])
     module = method_module(method)
+    if hasattr(module, "export_package"):
+        return module.export_package(checkpoint, out, validate=validate, seeds=seeds,
+                                     spacing=spacing, provenance=provenance, progress=progress)
+    bar = tqdm(total=5, desc="edge3d-export", disable=not progress, leave=False)
     model = module.build(config)
     try:
         model.load_state_dict(state["model"])

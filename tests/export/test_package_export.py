@@ -192,3 +192,17 @@ def test_unknown_option(tiny_package):
         edge3d.Segmenter(tiny_package[0], bogus=1)
     seg = edge3d.Segmenter(tiny_package[0], min_cluster_size=9)
     assert seg.describe()["params"]["min_cluster_size"] == 9
+
+
+def test_methods_with_their_own_exporter_get_the_call(tiny_checkpoint, tmp_path, monkeypatch):
+    """A method module's ``export_package`` hook (multi-graph methods) receives the export."""
+    import edge3d.models.ssen as ssen_module
+    from edge3d.export.package_export import export_package
+
+    calls = []
+    monkeypatch.setattr(ssen_module, "export_package",
+                        lambda ckpt, out, **kw: calls.append((ckpt, out, kw)) or (out, None),
+                        raising=False)
+    assert export_package(tiny_checkpoint, tmp_path / "o", seeds=(1,), progress=False) == (
+        tmp_path / "o", None)
+    assert calls[0][2]["seeds"] == (1,) and calls[0][2]["validate"] is True
