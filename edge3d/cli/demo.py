@@ -18,11 +18,10 @@ import json
 import os
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-# Bundled model packages the demo prefers, best first; the geometric baseline when none ships.
-PREFERRED_MODELS = ("spherical_mask", "ssen")
 SYNTHETIC_RECORDING = {"seed": 0, "frames": 60, "width": 424, "height": 240,
                        "trajectory": "orbit"}
 _CACHE_VERSION = 1  # bump when the synthetic recording's content changes
@@ -129,12 +128,27 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def default_model() -> str:
-    """The best bundled model package, else the geometric baseline."""
-    from edge3d.package import bundled_packages
+def default_model(bundled: Mapping[str, Path] | None = None) -> str:
+    """The bundled package that measured best on the held-out synthetic rooms, if it beats the
+    geometric baseline there; else ``"geometric"``.
 
-    bundled = bundled_packages()
-    return next((m for m in PREFERRED_MODELS if m in bundled), "geometric")
+    Each bundled package records, in its provenance, ``metrics.agnostic_ap50.rooms`` and the
+    baseline's ``metrics.geometric_ap50.rooms`` from the same benchmark run; a package without
+    them makes no claim to be better. ``bundled`` defaults to the packages shipped with edge3d.
+    """
+    from edge3d.package import bundled_packages, load_package
+
+    best, best_ap = "geometric", -1.0
+    for name, path in sorted((bundled_packages() if bundled is None else bundled).items()):
+        metrics = load_package(path, verify=False).provenance.get("metrics", {})
+        try:
+            ap = float(metrics["agnostic_ap50"]["rooms"])
+            baseline = float(metrics["geometric_ap50"]["rooms"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if ap > baseline and ap > best_ap:
+            best, best_ap = name, ap
+    return best
 
 
 def _source_spec(source: str, frames: int | None) -> str:

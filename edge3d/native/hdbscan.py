@@ -28,7 +28,9 @@ class HDBSCANResult:
         labels: int32 [N], cluster per point numbered from 0, -1 for noise.
         probabilities: float64 [N], membership strength in [0, 1] (0 for noise).
         persistence: float64 [C], per cluster: its excess of mass normalised by its size and the
-            largest lambda in the tree, in [0, 1]; a measure of how clearly it stands out.
+            largest lambda in the tree (the ``hdbscan`` package's ``cluster_persistence_``); a
+            measure of how clearly it stands out, in [0, 1] except for a cluster that is the
+            whole data set (``allow_single_cluster``), which can exceed 1, as in the package.
         lambda_birth: float64 [C], 1 / the distance at which the cluster separates from its
             parent (0 for a cluster that is the whole data set).
     """

@@ -77,7 +77,7 @@ def test_finds_blobs_and_noise() -> None:
     assert (r.labels[~inliers] == -1).mean() > 0.8
     assert np.all((r.probabilities >= 0) & (r.probabilities <= 1))
     assert np.all(r.probabilities[r.labels == -1] == 0)
-    assert np.all((r.persistence > 0) & (r.persistence <= 1))
+    assert np.all((r.persistence > 0) & (r.persistence <= 1))  # several clusters: within [0, 1]
 
 
 def test_single_cluster_needs_permission() -> None:
