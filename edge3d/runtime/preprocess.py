@@ -34,6 +34,29 @@ class NetworkInputs:
     sizes: dict[str, int] = field(default_factory=dict)
 
 
+def point_features(positions: np.ndarray, colors: np.ndarray | None,
+                   normals: np.ndarray | None, names: Sequence[str]) -> np.ndarray:
+    """float32 [N, C]: the per-point input features a model was trained with, in ``names`` order.
+
+    ``rgb``: colour in [0, 1] minus 0.5, as SSEN does (0, i.e. mid-grey, without colours);
+    ``xyz``: metres from the cloud's centroid; ``normals``: unit normals (zeros without them).
+    With no names, a single constant 1 channel.
+    """
+    cols = []
+    for name in names:
+        if name == "rgb":
+            cols.append(np.zeros_like(positions) if colors is None else colors - 0.5)
+        elif name == "xyz":
+            cols.append(positions - positions.mean(axis=0))
+        elif name == "normals":
+            cols.append(np.zeros_like(positions) if normals is None else normals)
+        else:
+            raise ValueError(f"unknown input feature {name!r}; use rgb, xyz or normals")
+    if not cols:
+        return np.ones((len(positions), 1), np.float32)
+    return np.concatenate(cols, axis=1).astype(np.float32)
+
+
 def sparse_unet_inputs(positions: np.ndarray, features: np.ndarray, voxel_size: float,
                        levels: int, kernel_size: int = 3) -> NetworkInputs:
     """Inputs of :class:`edge3d.models.backbones.SparseUNet` (``levels`` pyramid levels).

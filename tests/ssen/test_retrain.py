@@ -15,9 +15,9 @@ HELD_OUT = (2000, 2001)  # bench/bm_ssen.py's "touching" subset, never used in t
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="at the training budget two CPU cores afford, SSEN's "
-                   "embeddings do not yet separate touching objects (docs/benchmarks/ssen.md); "
-                   "the check stays to show when a model does")
+@pytest.mark.xfail(strict=True, reason="at the training budget two CPU cores afford, SSEN's "
+                   "embeddings do not yet separate touching objects (docs/benchmarks/ssen.md, "
+                   "issue 5); strict, so the suite fails once it passes and this mark must go")
 def test_tiny_retrain_beats_geometric_on_touching_objects(tmp_path):
     import edge3d
     from edge3d import synth

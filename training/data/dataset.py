@@ -23,25 +23,9 @@ from training.data.scenes import Scene
 
 
 def point_features(scene: Scene, names: Sequence[str]) -> np.ndarray:
-    """float32 [N, C]: the per-point input features named in ``data.features``.
-
-    ``rgb`` (3, in [0, 1], minus 0.5 as SSEN does), ``xyz`` (3, metres from the scene's
-    centroid), ``normals`` (3; zeros when the source has none).
-    """
-    cols = []
-    for name in names:
-        if name == "rgb":
-            cols.append(scene.colors - 0.5)
-        elif name == "xyz":
-            cols.append(scene.positions - scene.positions.mean(axis=0))
-        elif name == "normals":
-            cols.append(np.zeros_like(scene.positions) if scene.normals is None
-                        else scene.normals)
-        else:
-            raise ValueError(f"unknown data.features entry {name!r}; use rgb, xyz or normals")
-    if not cols:
-        return np.ones((len(scene), 1), np.float32)
-    return np.concatenate(cols, axis=1).astype(np.float32)
+    """float32 [N, C]: the per-point input features named in ``data.features``
+    (:func:`edge3d.runtime.preprocess.point_features`, which the runtime uses too)."""
+    return model_inputs.point_features(scene.positions, scene.colors, scene.normals, names)
 
 
 def feature_channels(config: Mapping[str, Any]) -> int:

@@ -6,7 +6,7 @@ The inference of ``papers/ssen.md`` section III and of the reference ``eval.py``
 1. **Preprocessing** (``edge3d.native``): voxelise the points at the package's voxel size, the
    per-voxel mean features (RGB - 0.5, and centred xyz if the model was trained with them), the
    voxel pyramid and the submanifold neighbour tables, exactly as the training data loader does
-   (:func:`edge3d.models.inputs.sparse_unet_inputs` builds the same arrays).
+   (:mod:`edge3d.runtime.preprocess`, the builder the training data loader uses too).
 2. **Network** (ONNX Runtime or TensorRT through :func:`edge3d.runtime.backends.create_backend`):
    per-voxel 8-D embeddings and class logits.
 3. **Background removal**: voxels whose background classes (floor, wall) hold more than half
@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from edge3d.runtime import preprocess
 from edge3d.types import Instance, SegmentationResult
 
 REFERENCE_MIN_CLUSTER = 200
@@ -187,37 +188,16 @@ def cluster_instances(embedding: np.ndarray, logits: np.ndarray, point_to_voxel:
 def network_inputs(points: np.ndarray, colors: np.ndarray | None, voxel_size: float,
                    levels: int, kernel_size: int, features: Sequence[str]
                    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Step 1: the network's inputs and ``point_to_voxel`` (int32 [P]).
-
-    The same arrays as :func:`edge3d.models.inputs.sparse_unet_inputs` with the per-point
-    features of ``training.data.dataset.point_features`` (``rgb``: colour - 0.5, mid-grey
-    when there are no colours; ``xyz``: metres from the cloud's centroid).
-    """
-    from edge3d import native
-
-    cols = []
-    for name in features:
-        if name == "rgb":
-            cols.append(np.zeros_like(points) if colors is None else colors - 0.5)
-        elif name == "xyz":
-            cols.append(points - points.mean(axis=0))
-        else:
-            raise ValueError(f"SSEN package asks for feature {name!r}; this runtime knows rgb "
-                             "and xyz")
-    feats = (np.concatenate(cols, axis=1) if cols else np.ones((len(points), 1))
-             ).astype(np.float32)
-    grid = native.voxelize(points, voxel_size, feats)
-    pyramid = native.voxel_pyramid(grid.coords, levels)
-    arrays = {"features": grid.features}
-    for level, lvl in enumerate(pyramid):
-        arrays[f"neighbors_{level}"] = native.neighbor_table(lvl.coords, kernel_size)[0]
-    for level in range(1, levels):
-        fine = pyramid[level - 1]
-        c = fine.coords.astype(np.int32) & 1
-        octant = 4 * c[:, 0] + 2 * c[:, 1] + c[:, 2]
-        arrays[f"children_{level}"] = fine.children
-        arrays[f"up_{level}"] = (fine.parent * 8 + octant).astype(np.int32)
-    return arrays, grid.point_to_voxel
+    """Step 1: the network's inputs and ``point_to_voxel`` (int32 [P]), built by the same
+    :mod:`edge3d.runtime.preprocess` functions as the training data loader."""
+    if "normals" in features:
+        raise ValueError("this model was trained with normals as an input feature, which "
+                         "Segmenter.segment(points, colors) does not receive; re-train it "
+                         "without 'normals' in data.features")
+    feats = preprocess.point_features(points, colors, None, features)
+    net = preprocess.sparse_unet_inputs(points, feats, voxel_size, levels, kernel_size)
+    arrays = dict(net.arrays)
+    return arrays, arrays.pop("point_map")
 
 
 class SSENSegmenter:
