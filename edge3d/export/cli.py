@@ -6,8 +6,8 @@
 
 Writes ``edge3d.json``, ``model.portable.onnx`` and ``model.trt.onnx`` (docs/models.md), after
 checking that ONNX Runtime and PyTorch give identical instances on sample rooms; exits 1 with
-the measured difference if they do not. ``--engine`` also builds the TensorRT engine into the
-package's ``engines/`` cache (needs TensorRT, cuda-python and the edge3d plugins).
+the measured difference if they do not. ``--engine`` also builds a TensorRT engine per graph
+into the package's ``engines/`` cache (needs TensorRT, cuda-python and the edge3d plugins).
 """
 
 from __future__ import annotations
@@ -61,8 +61,10 @@ def main(argv: list[str] | None = None) -> int:
             from edge3d.export.engine import build_engine
             from edge3d.package import load_package
 
-            engine = build_engine(load_package(path).graph_file("main", "trt"), args.engine)
-            print(f"engine: {engine}")
+            package = load_package(path)
+            for graph in package.graphs:  # Spherical Mask has two graphs, most methods one
+                engine = build_engine(package.graph_file(graph, "trt"), args.engine)
+                print(f"engine ({graph}): {engine}")
     except (Edge3DError, FileNotFoundError, ValueError) as exc:
         print(f"edge3d-export: error: {exc}", file=sys.stderr)
         return 1
