@@ -37,6 +37,12 @@ from typing import Any
 
 import numpy as np
 
+from edge3d.runtime.postprocess.package_method import (
+    check_options,
+    check_package,
+    describe,
+    open_graphs,
+)
 from edge3d.types import Instance, SegmentationResult
 
 
@@ -292,34 +298,14 @@ class SphericalMaskSegmenter:
     def create(cls, package: Any, backend: str = "auto", device: str = "auto",
                **options: Any) -> SphericalMaskSegmenter:
         """Registry factory: open both graphs with ``backend`` on ``device``."""
-        from edge3d.errors import PackageError
-        from edge3d.runtime.backends import create_backend
-
-        if package is None:
-            raise PackageError("Spherical Mask needs a model package: "
-                               "edge3d.Segmenter('spherical_mask') or edge3d.Segmenter(DIR)")
-        missing = [k for k in ("levels", "kernel_size", "features") if k not in package.preprocess]
-        if missing:
-            raise PackageError(f"{package.path}: the manifest's preprocess section lacks "
-                               f"{', '.join(missing)}; re-export with edge3d-export")
-        known = {f.name for f in fields(SphericalMaskParams)}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise TypeError(f"unknown option(s) for Spherical Mask: {', '.join(unknown)}; it "
-                            f"accepts {', '.join(sorted(known))}")
+        check_package(package, "Spherical Mask")
+        check_options(options, SphericalMaskParams, "Spherical Mask")
         params = SphericalMaskParams.from_dict({**package.postprocess, **options})
-        dev, extra = device, {}
-        if str(device).startswith("cuda:"):
-            dev, extra = "cuda", {"device_id": int(str(device).split(":")[1])}
-        nets = {g: create_backend(package.graph_file(g, "portable"), backend=backend,
-                                  device=dev, **extra) for g in ("points", "queries")}
+        nets = open_graphs(package, ("points", "queries"), backend, device)
         return cls(package, nets, params)
 
     def describe(self) -> dict[str, Any]:
-        return {"method": self.name, "voxel_size": self.voxel_size,
-                "features": list(self.features), "params": self.params.to_dict(),
-                "package": str(self.package.path),
-                "provenance": dict(self.package.provenance)}
+        return describe(self)
 
     def infer(self, points: np.ndarray, colors: np.ndarray | None,
               timings: dict[str, float]) -> tuple[dict[str, np.ndarray], np.ndarray]:

@@ -43,6 +43,12 @@ from typing import Any
 import numpy as np
 
 from edge3d.runtime import preprocess
+from edge3d.runtime.postprocess.package_method import (
+    check_options,
+    check_package,
+    describe,
+    open_graphs,
+)
 from edge3d.types import Instance, SegmentationResult
 
 REFERENCE_MIN_CLUSTER = 200
@@ -226,35 +232,15 @@ class SSENSegmenter:
     def create(cls, package: Any, backend: str = "auto", device: str = "auto",
                **options: Any) -> SSENSegmenter:
         """Registry factory: open the package's graph with ``backend`` on ``device``."""
-        from edge3d.errors import PackageError
-        from edge3d.runtime.backends import create_backend
-
-        if package is None:
-            raise PackageError("SSEN needs a model package: edge3d.Segmenter('ssen') or "
-                               "edge3d.Segmenter(DIR)")
-        missing = [k for k in ("levels", "kernel_size", "features") if k not in package.preprocess]
-        if missing:
-            raise PackageError(f"{package.path}: the SSEN manifest's preprocess section lacks "
-                               f"{', '.join(missing)}; re-export with edge3d-export")
-        known = {f.name for f in fields(SSENParams)}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise TypeError(f"unknown option(s) for SSEN: {', '.join(unknown)}; it accepts "
-                            f"{', '.join(sorted(known))}")
+        check_package(package, "SSEN")
+        check_options(options, SSENParams, "SSEN")
         params = SSENParams.from_config({**package.postprocess, **options}, package.voxel_size,
                                         package.background_classes)
-        dev, extra = device, {}
-        if str(device).startswith("cuda:"):
-            dev, extra = "cuda", {"device_id": int(str(device).split(":")[1])}
-        net = create_backend(package.graph_file("main", "portable"), backend=backend,
-                             device=dev, **extra)
+        net = open_graphs(package, ["main"], backend, device)["main"]
         return cls(package, net, params)
 
     def describe(self) -> dict[str, Any]:
-        return {"method": self.name, "voxel_size": self.voxel_size,
-                "features": list(self.features), "params": self.params.to_dict(),
-                "package": str(self.package.path),
-                "provenance": dict(self.package.provenance)}
+        return describe(self)
 
     def infer(self, points: np.ndarray, colors: np.ndarray | None,
               timings: dict[str, float]) -> tuple[dict[str, np.ndarray], np.ndarray]:

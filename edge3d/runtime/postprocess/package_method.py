@@ -1,0 +1,52 @@
+"""What every package-backed method does when it is created: check the package and the options,
+and open its graphs on a backend. Shared so the learned methods agree on errors and devices."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import fields
+from typing import Any
+
+from edge3d.errors import PackageError
+
+SPARSE_UNET_PREPROCESS = ("levels", "kernel_size", "features")
+
+
+def check_package(package: Any, method: str, required: Iterable[str] = SPARSE_UNET_PREPROCESS
+                  ) -> None:
+    """A package is given and its manifest's ``preprocess`` section has ``required``."""
+    if package is None:
+        raise PackageError(f"{method} needs a model package: edge3d.Segmenter('<bundled name>') "
+                           "or edge3d.Segmenter(DIR)")
+    missing = [k for k in required if k not in package.preprocess]
+    if missing:
+        raise PackageError(f"{package.path}: the {method} manifest's preprocess section lacks "
+                           f"{', '.join(missing)}; re-export with edge3d-export")
+
+
+def check_options(options: Mapping[str, Any], params_cls: type, method: str) -> None:
+    """Every option names a field of the method's parameter dataclass."""
+    known = {f.name for f in fields(params_cls)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TypeError(f"unknown option(s) for {method}: {', '.join(unknown)}; it accepts "
+                        f"{', '.join(sorted(known))}")
+
+
+def open_graphs(package: Any, graphs: Iterable[str], backend: str, device: str
+                ) -> dict[str, Any]:
+    """One backend per graph (portable ONNX; TensorRT builds from the trt variant itself)."""
+    from edge3d.runtime.backends import create_backend
+
+    dev, extra = device, {}
+    if str(device).startswith("cuda:"):
+        dev, extra = "cuda", {"device_id": int(str(device).split(":")[1])}
+    return {g: create_backend(package.graph_file(g, "portable"), backend=backend, device=dev,
+                              **extra) for g in graphs}
+
+
+def describe(method: Any) -> dict[str, Any]:
+    """The JSON-friendly description shared by the sparse-UNet methods."""
+    return {"method": method.name, "voxel_size": method.voxel_size,
+            "features": list(method.features), "params": method.params.to_dict(),
+            "package": str(method.package.path), "provenance": dict(method.package.provenance)}
