@@ -42,8 +42,8 @@ def _json(metrics: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from edge3d.models.checkpoint import load_checkpoint
     from training import distributed
-    from training.checkpoint import load_checkpoint
     from training.config import DEFAULTS, apply_overrides, load_config, merge
     from training.trainer import Trainer
 

@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from edge3d.models.checkpoint import load_checkpoint, save_checkpoint
 from training import distributed
-from training.checkpoint import load_checkpoint, save_checkpoint
 from training.config import dump_config
 from training.data.dataset import Collate, SegmentationDataset, feature_channels
 from training.data.scenes import scene_source

@@ -41,8 +41,6 @@ import numpy as np
 
 from edge3d.errors import Edge3DError, FormatError
 
-CHECKPOINT_FORMAT = "edge3d-training-checkpoint"
-CHECKPOINT_VERSION = 1
 VALIDATION_SEEDS = (900001, 900002)
 """Synthetic rooms used to export and validate (training configs use seeds below 10000)."""
 VALIDATION_SPACING = 0.02
@@ -77,30 +75,19 @@ class ValidationReport:
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """A training checkpoint (``training/checkpoint.py`` format), read with
-    ``weights_only=True``; its ``config`` is parsed from YAML.
+    """A training checkpoint (:func:`edge3d.models.checkpoint.load_checkpoint`), with its
+    ``config`` parsed from YAML.
 
     Raises:
         FileNotFoundError: no file.
-        FormatError: not a readable edge3d training checkpoint of a supported version.
+        FormatError: not a readable edge3d training checkpoint of a supported version, or one
+            whose config names no method.
     """
-    import torch
     import yaml
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise FormatError(f"{path} is not a readable checkpoint ({exc}); it may be truncated "
-                          "or not a torch file") from exc
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise FormatError(f"{path} is not an edge3d training checkpoint (written by "
-                          "`python -m training train`)")
-    if state.get("version") != CHECKPOINT_VERSION:
-        raise FormatError(f"{path} is checkpoint version {state.get('version')}; this "
-                          f"edge3d-export reads version {CHECKPOINT_VERSION}")
+    from edge3d.models.checkpoint import load_checkpoint
+
+    state = load_checkpoint(path)
     config = yaml.safe_load(state.get("config") or "")
     if not isinstance(config, dict) or not config.get("method", {}).get("name"):
         raise FormatError(f"{path} carries no training config naming its method")

@@ -14,7 +14,7 @@ SPACING = 0.06
 
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory):
-    from training.checkpoint import save_checkpoint
+    from edge3d.models.checkpoint import save_checkpoint
     from training.config import dump_config, load_config
     from training.registry import get_method
     from training.trainer import prepare_config

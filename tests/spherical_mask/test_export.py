@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 def package(tmp_path_factory, make_batch):
     import torch
 
-    from training.checkpoint import save_checkpoint
+    from edge3d.models.checkpoint import save_checkpoint
     from training.config import dump_config
 
     cfg = tiny_config()

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from edge3d.errors import FormatError
-from training.checkpoint import load_checkpoint, save_checkpoint
+from edge3d.models.checkpoint import load_checkpoint, save_checkpoint
 
 
 def test_round_trip(tmp_path) -> None:

@@ -7,8 +7,8 @@ import json
 
 import torch
 
+from edge3d.models.checkpoint import load_checkpoint
 from training.__main__ import main
-from training.checkpoint import load_checkpoint
 
 from .helpers import TINY, TOY_CONFIG
 

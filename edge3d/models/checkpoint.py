@@ -1,4 +1,7 @@
-"""Checkpoints: written atomically, read with ``torch.load(weights_only=True)``.
+"""Training checkpoints: written atomically, read with ``torch.load(weights_only=True)``.
+
+Written by ``training/`` and read by it and by ``edge3d-export``, so the format lives here,
+in the installed package.
 
 A checkpoint is a dict of tensors and plain Python values only (no pickled classes), so loading
 it never executes code from the file: ``format`` and ``version``, ``model`` (state dict),
