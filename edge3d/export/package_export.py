@@ -95,6 +95,17 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     return state
 
 
+def load_model(module: Any, state: Mapping[str, Any], checkpoint: str | os.PathLike) -> Any:
+    """The method's network built from the checkpoint's config, with its weights, in eval mode."""
+    model = module.build(state["config"])
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as exc:
+        raise FormatError(f"{checkpoint}: the weights do not fit the network its config "
+                          f"describes ({exc})") from exc
+    return model.eval()
+
+
 def method_module(name: str) -> Any:
     """``edge3d.models.<name>``; FormatError if this edge3d cannot export that method."""
     try:
@@ -225,13 +236,7 @@ def export_package(checkpoint: str | os.PathLike, out: str | os.PathLike, *,
         return module.export_package(checkpoint, out, validate=validate, seeds=seeds,
                                      spacing=spacing, provenance=provenance, progress=progress)
     bar = tqdm(total=5, desc="edge3d-export", disable=not progress, leave=False)
-    model = module.build(config)
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as exc:
-        raise FormatError(f"{checkpoint}: the weights do not fit the network its config "
-                          f"describes ({exc})") from exc
-    model.eval()
+    model = load_model(module, state, checkpoint)
     sections = module.package_sections(config)
     clouds = validation_clouds(seeds, spacing)
     bar.update()

@@ -41,6 +41,7 @@ from edge3d.export.package_export import (
     ValidationReport,
     _sha256,
     canonical,
+    load_model,
     read_checkpoint,
     validation_clouds,
 )
@@ -189,13 +190,7 @@ def export_package(checkpoint: str | os.PathLike, out: str | os.PathLike, *,
     if config["method"]["name"] != "spherical_mask":
         raise FormatError(f"{checkpoint} holds method {config['method']['name']!r}, not "
                           "spherical_mask")
-    model = sm.build(config)
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as exc:
-        raise FormatError(f"{checkpoint}: the weights do not fit the network its config "
-                          f"describes ({exc})") from exc
-    model.eval()
+    model = load_model(sm, state, checkpoint)
     sections = sm.package_sections(config)
     clouds = validation_clouds(seeds, spacing)
     bar.update()

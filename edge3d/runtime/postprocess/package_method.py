@@ -45,8 +45,24 @@ def open_graphs(package: Any, graphs: Iterable[str], backend: str, device: str
                               **extra) for g in graphs}
 
 
-def describe(method: Any) -> dict[str, Any]:
-    """The JSON-friendly description shared by the sparse-UNet methods."""
-    return {"method": method.name, "voxel_size": method.voxel_size,
-            "features": list(method.features), "params": method.params.to_dict(),
-            "package": str(method.package.path), "provenance": dict(method.package.provenance)}
+class PackageMethod:
+    """What every sparse-UNet package method reads from its package: classes, voxel size and
+    the preprocessing of the one input builder (:mod:`edge3d.runtime.preprocess`)."""
+
+    name = ""
+    needs_package = True
+
+    def __init__(self, package: Any, params: Any) -> None:
+        self.package = package
+        self.params = params
+        self.class_names = tuple(package.class_names)
+        pre = package.preprocess
+        self.voxel_size = float(package.voxel_size)
+        self.levels = int(pre["levels"])
+        self.kernel_size = int(pre["kernel_size"])
+        self.features = tuple(pre["features"])
+
+    def describe(self) -> dict[str, Any]:
+        return {"method": self.name, "voxel_size": self.voxel_size,
+                "features": list(self.features), "params": self.params.to_dict(),
+                "package": str(self.package.path), "provenance": dict(self.package.provenance)}

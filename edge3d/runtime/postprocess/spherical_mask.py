@@ -38,9 +38,9 @@ from typing import Any
 import numpy as np
 
 from edge3d.runtime.postprocess.package_method import (
+    PackageMethod,
     check_options,
     check_package,
-    describe,
     open_graphs,
 )
 from edge3d.types import Instance, SegmentationResult
@@ -272,7 +272,7 @@ def voxel_inputs(points: np.ndarray, colors: np.ndarray | None, voxel_size: floa
     return feeds, np.ascontiguousarray(grid.centroids, np.float32), p2v
 
 
-class SphericalMaskSegmenter:
+class SphericalMaskSegmenter(PackageMethod):
     """Spherical Mask from a model package with graphs ``points`` and ``queries``.
 
     Registered as method ``"spherical_mask"`` in :mod:`edge3d.runtime.postprocess`; keyword
@@ -280,19 +280,11 @@ class SphericalMaskSegmenter:
     """
 
     name = "spherical_mask"
-    needs_package = True
 
     def __init__(self, package: Any, backends: Mapping[str, Any],
                  params: SphericalMaskParams) -> None:
-        self.package = package
+        super().__init__(package, params)
         self.backends = dict(backends)
-        self.params = params
-        self.class_names = tuple(package.class_names)
-        pre = package.preprocess
-        self.voxel_size = float(package.voxel_size)
-        self.levels = int(pre["levels"])
-        self.kernel_size = int(pre["kernel_size"])
-        self.features = tuple(pre["features"])
 
     @classmethod
     def create(cls, package: Any, backend: str = "auto", device: str = "auto",
@@ -303,9 +295,6 @@ class SphericalMaskSegmenter:
         params = SphericalMaskParams.from_dict({**package.postprocess, **options})
         nets = open_graphs(package, ("points", "queries"), backend, device)
         return cls(package, nets, params)
-
-    def describe(self) -> dict[str, Any]:
-        return describe(self)
 
     def infer(self, points: np.ndarray, colors: np.ndarray | None,
               timings: dict[str, float]) -> tuple[dict[str, np.ndarray], np.ndarray]:

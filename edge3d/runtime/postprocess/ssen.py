@@ -44,9 +44,9 @@ import numpy as np
 
 from edge3d.runtime import preprocess
 from edge3d.runtime.postprocess.package_method import (
+    PackageMethod,
     check_options,
     check_package,
-    describe,
     open_graphs,
 )
 from edge3d.types import Instance, SegmentationResult
@@ -206,7 +206,7 @@ def network_inputs(points: np.ndarray, colors: np.ndarray | None, voxel_size: fl
     return arrays, arrays.pop("point_map")
 
 
-class SSENSegmenter:
+class SSENSegmenter(PackageMethod):
     """SSEN from a model package (see the module docstring).
 
     Registered as method ``"ssen"`` in :mod:`edge3d.runtime.postprocess`; use it through
@@ -215,18 +215,10 @@ class SSENSegmenter:
     """
 
     name = "ssen"
-    needs_package = True
 
     def __init__(self, package: Any, backend: Any, params: SSENParams) -> None:
-        self.package = package
+        super().__init__(package, params)
         self.backend = backend
-        self.params = params
-        self.class_names = tuple(package.class_names)
-        pre = package.preprocess
-        self.voxel_size = float(package.voxel_size)
-        self.levels = int(pre["levels"])
-        self.kernel_size = int(pre["kernel_size"])
-        self.features = tuple(pre["features"])
 
     @classmethod
     def create(cls, package: Any, backend: str = "auto", device: str = "auto",
@@ -238,9 +230,6 @@ class SSENSegmenter:
                                         package.background_classes)
         net = open_graphs(package, ["main"], backend, device)["main"]
         return cls(package, net, params)
-
-    def describe(self) -> dict[str, Any]:
-        return describe(self)
 
     def infer(self, points: np.ndarray, colors: np.ndarray | None,
               timings: dict[str, float]) -> tuple[dict[str, np.ndarray], np.ndarray]:
