@@ -27,6 +27,26 @@ def frames(n: int = 12, trajectory: str = "orbit", seed: int = 0, noise: bool = 
                                               noise=noise, **SMALL)]
 
 
+def paced_updates(source: list, every: int, **kwargs) -> list[StreamUpdate]:
+    """Run a stream whose source waits for each update before feeding the next ``every``
+    frames, so every request is segmented however slow the machine is (a request that waits
+    on a busy segmenter is replaced by design, which would make update counts timing-bound)."""
+    got = threading.Semaphore(0)
+
+    def feed():
+        for i, frame in enumerate(source):
+            if i and i % every == 0 and not got.acquire(timeout=60):
+                raise TimeoutError("no update within 60 s")
+            yield frame
+
+    updates = []
+    with edge3d.Stream(feed(), every=every, **kwargs) as stream:
+        for update in stream:
+            updates.append(update)
+            got.release()
+    return updates
+
+
 @pytest.fixture(scope="module")
 def orbit():
     return frames(16)
@@ -68,10 +88,8 @@ def test_stream_yields_updates_with_results_timings_and_counters(orbit):
 
 
 def test_ids_are_stable_when_the_map_does_not_change():
-    still = frames(12, trajectory="static")
-    with edge3d.Stream(still, every=3, voxel_size=0.04) as stream:
-        updates = list(stream)
-    assert len(updates) >= 3
+    updates = paced_updates(frames(12, trajectory="static"), every=3, voxel_size=0.04)
+    assert len(updates) >= 4
     ids = [sorted(i.id for i in u.result.instances) for u in updates[1:]]
     assert all(x == ids[0] for x in ids) and ids[0]
     # Same object, same id: match instances by centroid across updates.
@@ -84,8 +102,8 @@ def test_ids_are_stable_when_the_map_does_not_change():
 
 
 def test_ids_are_stable_while_the_map_grows(orbit):
-    with edge3d.Stream(orbit, every=4, voxel_size=0.04) as stream:
-        updates = list(stream)
+    updates = paced_updates(orbit, every=4, voxel_size=0.04)
+    assert len(updates) >= 4
     carried = 0
     for prev, cur in itertools.pairwise(updates):
         for inst in cur.result.instances:
