@@ -56,7 +56,8 @@ class Scene(NamedTuple):
     the transform to the room axes), ``colors`` uint8
     [N, 3], ``semantic`` int32 [N] NYU40 id (0 = unannotated), ``instance`` int32 [N]
     (objectId + 1, 0 = unannotated), ``gt_ids`` int32 [N] = semantic * 1000 + instance, the
-    benchmark's ground-truth format.
+    benchmark's ground-truth format, ``superpoints`` int32 [N] the mesh segment of each vertex
+    (0 to S-1, from ``segIndices``), for ``Segmenter.segment(..., superpoints=)``.
     """
 
     points: np.ndarray
@@ -64,6 +65,7 @@ class Scene(NamedTuple):
     semantic: np.ndarray
     instance: np.ndarray
     gt_ids: np.ndarray
+    superpoints: np.ndarray
 
 
 def read_label_map(path: str | os.PathLike, to: str = "nyu40id") -> dict[str, int]:
@@ -181,6 +183,7 @@ def load_scene(scene_dir: str | os.PathLike, label_map: dict[str, int] | str | o
     return Scene(
         points=np.asarray(mesh["points"], np.float32), colors=np.asarray(colors, np.uint8),
         semantic=semantic, instance=instance, gt_ids=semantic * 1000 + instance,
+        superpoints=seg_of_vertex.reshape(-1).astype(np.int32),
     )
 
 

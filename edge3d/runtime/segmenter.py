@@ -94,13 +94,17 @@ class Segmenter:
         return {"model": self.model, "backend": self.backend, "device": self.device,
                 **self._method.describe()}
 
-    def segment(self, points: np.ndarray, colors: np.ndarray | None = None) -> SegmentationResult:
+    def segment(self, points: np.ndarray, colors: np.ndarray | None = None,
+                superpoints: np.ndarray | None = None) -> SegmentationResult:
         """Segment one point cloud.
 
         Args:
             points: [N, 3] metres, gravity-aligned with z up (float32 preferred; other float
                 types are converted). N may be 0.
             colors: None, or [N, 3] RGB as uint8 or as floats in [0, 1].
+            superpoints: None, or integer [N], an over-segmentation of the points (a ScanNet
+                mesh's segments, :attr:`edge3d.io.scannet.Scene.superpoints`). Methods that
+                use them (``spherical_mask``) align each mask to them; the others raise.
 
         Returns:
             :class:`edge3d.SegmentationResult`: ``labels`` int32 [N] (instance id, -1 for
@@ -108,12 +112,19 @@ class Segmenter:
             score, ``timings`` in seconds per stage plus ``"total"``.
 
         Raises:
-            ValueError: wrong shape or dtype, non-finite values, colours out of range, or a map
-                so large it must be in millimetres.
+            ValueError: wrong shape or dtype, non-finite values, colours out of range, a map
+                so large it must be in millimetres, or superpoints for a method without use
+                for them.
         """
         t0 = time.perf_counter()
         pts, cols = validate_points(points, colors)
-        result = self._method.segment(pts, cols)
+        if superpoints is None:
+            result = self._method.segment(pts, cols)
+        elif getattr(self._method, "uses_superpoints", False):
+            result = self._method.segment(pts, cols, superpoints=superpoints)
+        else:
+            raise ValueError(f"method {self.method!r} does not use superpoints; segment without "
+                             "them, or use a method that aligns masks to them (spherical_mask)")
         n = len(pts)
         if result.labels.shape != (n,) or result.classes.shape != (n,):
             raise RuntimeError(f"method {self.method!r} returned labels for "

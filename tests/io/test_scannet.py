@@ -41,7 +41,10 @@ def test_load_scene_benchmark_labels(tmp_path):
     np.testing.assert_array_equal(s.instance, [1] * 6 + [2, 2, 3, 3, 0, 0])
     np.testing.assert_array_equal(s.gt_ids, [6001] * 6 + [5002, 5002, 5003, 5003, 0, 0])
     assert axis_alignment(scene_dir)[0, 3] == 1.0
-    assert len(s) == 5 and s[4] is s.gt_ids  # unpacks as the five arrays
+    # the mesh segments, renumbered 0..S-1 in id order: 7, 12, 55, 301, 9000
+    np.testing.assert_array_equal(s.superpoints, [0, 0, 0, 3, 3, 3, 2, 2, 4, 4, 1, 1])
+    assert s.superpoints.dtype == np.int32
+    assert len(s) == 6 and s[4] is s.gt_ids  # unpacks as the six arrays
     assert "sofa" in BENCHMARK_CLASS_NAMES and len(BENCHMARK_CLASS_NAMES) == 18
 
 

@@ -76,6 +76,17 @@ def test_segmenter_runs_the_package(package) -> None:
         assert key in result.timings
     scores = [i.score for i in result.instances]
     assert scores == sorted(scores, reverse=True)
+    # One superpoint per point changes nothing; coarse ones make each mask a union of them.
+    cols = lp.colors.astype(np.float32) / 255.0
+    same = seg.segment(pts, cols, superpoints=np.arange(len(pts)))
+    np.testing.assert_array_equal(same.labels, result.labels)
+    cells = np.floor(pts / 0.5).astype(np.int64) @ np.array([1, 1000, 1000000])
+    coarse = seg.segment(pts, cols, superpoints=cells)
+    for inst in coarse.instances:
+        members = np.isin(cells, np.unique(cells[inst.indices]))
+        assert np.array_equal(np.flatnonzero(members), np.sort(inst.indices))
+    with pytest.raises(ValueError, match="does not use superpoints"):
+        edge3d.Segmenter("geometric").segment(pts, cols, superpoints=cells)
 
 
 @pytest.mark.tensorrt

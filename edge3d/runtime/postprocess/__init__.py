@@ -8,7 +8,8 @@ A registered class provides:
   ``package`` is a verified :class:`edge3d.package.ModelPackage` or None;
 - ``segment(points, colors) -> SegmentationResult`` with ``points`` float32 [N, 3] metres z up
   and ``colors`` float32 [N, 3] in [0, 1] or None, already validated by
-  :class:`edge3d.Segmenter`;
+  :class:`edge3d.Segmenter`; a class with ``uses_superpoints = True`` also takes
+  ``superpoints`` (integer [N]) as a keyword;
 - ``describe() -> dict``: what it is and how it is configured (goes into the demo's JSON).
 
 Adding a method means adding its module here and one line in :data:`METHODS`; nothing in

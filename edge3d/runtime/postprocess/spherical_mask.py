@@ -23,8 +23,9 @@ The inference of ``papers/spherical-mask.md`` 3.3 as the reference code runs it
    ``min_mask_points`` dropped.
 
 Instances may overlap (as the reference's output). Each point's label is the highest-scored
-instance containing it. Superpoint alignment (5.8) needs superpoints, which fused maps do not
-have, so it is not done.
+instance containing it. With superpoints (a ScanNet mesh's segments; fused maps have none),
+each devoxelised mask is aligned to them before the minimum size check, as the reference does
+(:mod:`edge3d.runtime.postprocess.superpoints`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from edge3d.runtime.postprocess.package_method import (
     check_package,
     open_graphs,
 )
+from edge3d.runtime.postprocess.superpoints import Superpoints
 from edge3d.types import Instance, SegmentationResult
 
 
@@ -211,8 +213,10 @@ def run_queries(run_graph: Any, stage1: Mapping[str, np.ndarray], xyz: np.ndarra
 def assemble_instances(outputs: Mapping[str, np.ndarray], point_to_voxel: np.ndarray,
                        positions: np.ndarray, class_names: Sequence[str],
                        params: SphericalMaskParams,
-                       timings: dict[str, float] | None = None) -> SegmentationResult:
-    """Step 5: score, top-k, minimum sizes, matrix NMS, devoxelise (module docstring)."""
+                       timings: dict[str, float] | None = None,
+                       superpoints: Superpoints | None = None) -> SegmentationResult:
+    """Step 5: score, top-k, minimum sizes, matrix NMS, devoxelise, superpoint alignment
+    (module docstring)."""
     from edge3d import native
 
     prob = softmax(outputs["cls_logits"])[:, :len(params.thing_classes)]
@@ -243,10 +247,12 @@ def assemble_instances(outputs: Mapping[str, np.ndarray], point_to_voxel: np.nda
     for c in np.argsort(-decayed.astype(np.float64), kind="stable"):
         voxels = np.flatnonzero(masks[c])
         per = counts[voxels]
-        if per.sum() < params.min_mask_points:
-            continue
         first = np.repeat(starts[voxels] - (np.cumsum(per) - per), per)
         idx = np.sort(by_voxel[first + np.arange(per.sum())])
+        if superpoints is not None:
+            idx = superpoints.align(idx)
+        if len(idx) < params.min_mask_points:
+            continue
         kept.append((float(decayed[c]), int(params.thing_classes[column[c]]), idx))
     instances = []
     # Lowest score first, so each point ends with the highest-scored instance containing it.
@@ -320,15 +326,21 @@ class SphericalMaskSegmenter(PackageMethod):
         timings["sampling"] = time.perf_counter() - t2 - graph_time[0]
         return out, p2v
 
-    def segment(self, points: np.ndarray, colors: np.ndarray | None = None) -> SegmentationResult:
-        """Segment float32 [N, 3] points (metres, z up) with float32 [N, 3] colours in [0, 1]."""
+    uses_superpoints = True
+
+    def segment(self, points: np.ndarray, colors: np.ndarray | None = None,
+                superpoints: np.ndarray | None = None) -> SegmentationResult:
+        """Segment float32 [N, 3] points (metres, z up) with float32 [N, 3] colours in [0, 1];
+        ``superpoints`` (integer [N]), when given, align each mask (module docstring)."""
         timings: dict[str, float] = {}
+        spp = None if superpoints is None else Superpoints(superpoints, len(points))
         if len(points) == 0:
             return SegmentationResult(np.zeros(0, np.int32), np.zeros(0, np.int32), [],
                                       list(self.class_names), timings)
         outputs, p2v = self.infer(points, colors, timings)
         t = time.perf_counter()
-        result = assemble_instances(outputs, p2v, points, self.class_names, self.params, timings)
+        result = assemble_instances(outputs, p2v, points, self.class_names, self.params, timings,
+                                    spp)
         timings["postprocess"] = time.perf_counter() - t
         result.timings = timings
         return result
