@@ -12,6 +12,11 @@ baseline has one class). The bundled Spherical Mask package (or ``--package``), 
 SSEN package when there is one (or ``--ssen``), and ``edge3d.Segmenter("geometric")`` run on
 the same clouds in one process.
 
+Ablation (``--ablation LABEL=CHECKPOINT``, repeatable): the paper's Table 5 at small scale.
+Each checkpoint (``training/configs/spherical_mask_synthetic.yaml`` with ``method.use_rpm``,
+``method.l_mc`` and ``method.l_sc`` switched, the same seed and steps) is exported without
+validation into a temporary package and evaluated on the same rooms through the same runtime.
+
 Runtime: the segmenter's per-stage timings (preprocessing, graph ``points``, native sampling,
 graph ``queries`` over all rounds, post-processing with matrix NMS) averaged over the rooms;
 with ``--checkpoint`` the same clouds also run with the PyTorch stages in place of the ONNX
@@ -24,6 +29,7 @@ import argparse
 import os
 import platform
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -77,6 +83,21 @@ def draw_room(points: np.ndarray, gt_ids: np.ndarray, result, path: str) -> None
     plt.close(fig)
 
 
+def ablation_segmenters(items: list[str], tmp: str) -> dict[str, tuple]:
+    """``{label: (segmenter, checkpoint)}``, each checkpoint exported into ``tmp``."""
+    from edge3d.export.spherical_mask_export import export_package
+
+    out = {}
+    for k, item in enumerate(items):
+        label, sep, ckpt = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--ablation {item!r} is not LABEL=CHECKPOINT")
+        path, _ = export_package(ckpt, Path(tmp) / f"ablation{k}", validate=False,
+                                 progress=False)
+        out[label] = (edge3d.Segmenter(str(path), backend="ort", device="cpu"), ckpt)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true")
@@ -85,6 +106,8 @@ def main() -> None:
     ap.add_argument("--ssen", default=None, help="SSEN package (default: bundled, if any)")
     ap.add_argument("--checkpoint", default=None, help="checkpoint for the PyTorch ratio")
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "spherical_mask.md"))
+    ap.add_argument("--ablation", action="append", default=[], metavar="LABEL=CHECKPOINT",
+                    help="also evaluate this training checkpoint (Table 5 rows), repeatable")
     ap.add_argument("--figure", default=None,
                     help="also draw the first room (ground truth | prediction) to this PNG")
     args = ap.parse_args()
@@ -97,6 +120,9 @@ def main() -> None:
     if ssen:
         methods["SSEN"] = edge3d.Segmenter(ssen, backend="ort", device="cpu")
     methods["geometric"] = edge3d.Segmenter("geometric")
+    tmp = tempfile.TemporaryDirectory(prefix="bm-spherical-mask-")
+    ablation = ablation_segmenters(args.ablation, tmp.name)
+    runners = {**methods, **{label: seg for label, (seg, _) in ablation.items()}}
     sm = methods["Spherical Mask"]._method
     torch_backends = None
     if args.checkpoint:
@@ -109,7 +135,7 @@ def main() -> None:
         model.eval()
         torch_backends = {"points": TorchBackend(model.points),
                           "queries": TorchBackend(model.queries)}
-    pairs = {name: [] for name in methods}
+    pairs = {name: [] for name in runners}
     stages: dict[str, list[float]] = {k: [] for k in STAGES}
     torch_stages: dict[str, list[float]] = {k: [] for k in STAGES}
     points, instances = [], []
@@ -118,7 +144,7 @@ def main() -> None:
         pts = lp.positions.astype(np.float32)
         cols = lp.colors.astype(np.float32) / np.float32(255.0)
         points.append(len(pts))
-        for name, seg in methods.items():
+        for name, seg in runners.items():
             result = seg.segment(pts, cols)
             pairs[name].append((lp.gt_ids, result))
             if args.figure and name == "Spherical Mask" and seed == seeds[0]:
@@ -147,7 +173,8 @@ def main() -> None:
              "",
              "| method | AP | AP50 | AP25 | agnostic AP | agnostic AP50 |",
              "|---|---|---|---|---|---|"]
-    for name, p in pairs.items():
+    for name in methods:
+        p = pairs[name]
         ag = _evaluate(p, agnostic=True)
         if name == "geometric":
             lines.append(f"| {name} | - | - | - | {ag.ap:.3f} | {ag.ap50:.3f} |")
@@ -155,6 +182,16 @@ def main() -> None:
         ev = _evaluate(p, agnostic=False)
         lines.append(f"| {name} | {ev.ap:.3f} | {ev.ap50:.3f} | {ev.ap25:.3f} | {ag.ap:.3f} | "
                      f"{ag.ap50:.3f} |")
+    if ablation:
+        lines += ["", "## Ablation (the paper's Table 5 at small scale)", "",
+                  "Same config, seed and number of steps; only the switches differ. RID only: "
+                  "masks from the rays alone (no radial point migration); + L_mc: migration "
+                  "trained with the mask-coverage margin loss; + L_sc: and the sector-consistency "
+                  "loss (the full model).", "",
+                  "| row | checkpoint | AP | AP50 | AP25 |", "|---|---|---|---|---|"]
+        for label, (_, ckpt) in ablation.items():
+            ev = _evaluate(pairs[label], agnostic=False)
+            lines.append(f"| {label} | `{ckpt}` | {ev.ap:.3f} | {ev.ap50:.3f} | {ev.ap25:.3f} |")
     prov = dict(sm.package.provenance)
     lines += ["", f"Spherical Mask package: `{sm.package.path.name}`, trained by "
               f"`{prov.get('command', '?')}` (seed {prov.get('seed')}, epoch "
@@ -176,6 +213,7 @@ def main() -> None:
         tt = sum(float(np.mean(torch_stages[k])) for k in STAGES)
         row += f" {tt:.3f} | {total / tt:.2f} |"
     lines += [row, ""]
+    tmp.cleanup()
     Path(args.out).write_text("\n".join(lines))
     print("\n".join(lines))
 
