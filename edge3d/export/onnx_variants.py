@@ -64,8 +64,11 @@ def make_variants(model: Any) -> tuple[Any, Any]:
 
 
 def save_variants(model: Any, directory: str | Path, stem: str = "model") -> tuple[Path, Path]:
-    """Write ``<stem>.portable.onnx`` and ``<stem>.trt.onnx`` into ``directory``; returns paths.
+    """Write ``<stem>.portable.onnx`` and ``<stem>.trt.onnx`` into ``directory``; returns
+    (portable path, TensorRT path).
 
+    A graph without edge3d ops has identical variants: it is written once, as
+    ``<stem>.onnx``, and both paths name that file (a package then carries one copy).
     Both are checked with ``onnx.checker`` before anything is written; each file is written to
     a temporary name and renamed, so a failure never leaves a half-written model.
     """
@@ -75,6 +78,12 @@ def save_variants(model: Any, directory: str | Path, stem: str = "model") -> tup
     onnx.checker.check_model(portable, full_check=False)
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
+    if portable.SerializeToString() == trt.SerializeToString():
+        path = out / f"{stem}.onnx"
+        tmp = path.with_name(path.name + ".tmp")
+        onnx.save(portable, str(tmp))
+        tmp.replace(path)
+        return path, path
     paths = (out / f"{stem}{PORTABLE_SUFFIX}", out / f"{stem}{TRT_SUFFIX}")
     for proto, path in zip((portable, trt), paths, strict=True):
         tmp = path.with_name(path.name + ".tmp")

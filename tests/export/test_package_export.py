@@ -135,18 +135,18 @@ def package_copy(tiny_package, tmp_path):
 def test_segmenter_rejects_a_corrupt_graph(package_copy):
     import edge3d
 
-    onnx_file = package_copy / "model.portable.onnx"
+    onnx_file = package_copy / "model.onnx"   # no edge3d ops: one file serves both variants
     data = bytearray(onnx_file.read_bytes())
     data[len(data) // 2] ^= 0xFF
     onnx_file.write_bytes(bytes(data))
-    with pytest.raises(PackageError, match=r"model\.portable\.onnx is corrupt"):
+    with pytest.raises(PackageError, match=r"model\.onnx is corrupt"):
         edge3d.Segmenter(package_copy)
 
 
 def test_segmenter_rejects_a_truncated_graph(package_copy):
     import edge3d
 
-    onnx_file = package_copy / "model.portable.onnx"
+    onnx_file = package_copy / "model.onnx"
     onnx_file.write_bytes(onnx_file.read_bytes()[:1000])
     with pytest.raises(PackageError, match="truncated or replaced"):
         edge3d.Segmenter(package_copy)

@@ -46,6 +46,18 @@ def test_export_emits_edge3d_nodes(exported: onnx.ModelProto) -> None:
     assert attrs["theta1"] == pytest.approx(50.0) and attrs["theta2"] == pytest.approx(20.0)
 
 
+def test_a_graph_without_edge3d_ops_is_written_once(tmp_path) -> None:
+    from onnx import TensorProto
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])
+    plain = helper.make_model(helper.make_graph([helper.make_node("Relu", ["x"], ["y"])],
+                                                "plain", [x], [y]))
+    portable_path, trt_path = save_variants(plain, tmp_path)
+    assert portable_path == trt_path == tmp_path / "model.onnx"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
+
+
 def test_portable_runs_in_onnxruntime(exported: onnx.ModelProto, tmp_path) -> None:
     portable_path, trt_path = save_variants(exported, tmp_path)
     assert portable_path.name == "model.portable.onnx" and trt_path.name == "model.trt.onnx"
