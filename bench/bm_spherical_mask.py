@@ -5,7 +5,7 @@ stage, ONNX Runtime / PyTorch ratio. Writes ``docs/benchmarks/spherical_mask.md`
     .venv/bin/python bench/bm_spherical_mask.py --quick      # 4 rooms
 
 Held-out rooms: ``make_world(seed)`` for seeds 1000-1019 (``bench/bm_runtime.py``'s ``rooms``
-subset; training uses seeds 0-35, validation 100-102), ground-truth surface samples at 2 cm.
+subset; training uses seeds 0-149, validation 100-102), ground-truth surface samples at 2 cm.
 AP / AP50 / AP25 follow the ScanNet protocol (``edge3d.eval``), with ``min_region_size`` 100
 points, class-aware for the learned methods and class-agnostic for all (the geometric
 baseline has one class). The bundled Spherical Mask package (or ``--package``), the bundled

@@ -6,7 +6,7 @@ Writes ``docs/benchmarks/ssen.md``.
     .venv/bin/python bench/bm_ssen.py --quick              # 4 rooms per subset
 
 Held-out synthetic rooms, the same seeds and subsets as ``bench/bm_runtime.py`` so the tables
-compare (training uses seeds 0-35, validation 100-102, export validation 900001-900002):
+compare (training uses seeds 0-149, validation 100-102, export validation 900001-900002):
 
 - ``rooms``: ``make_world(seed)`` for seeds 1000-1019 (30 % of floor objects touching another,
   clutter on tables);
