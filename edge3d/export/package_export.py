@@ -32,7 +32,7 @@ import hashlib
 import importlib
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -225,7 +225,6 @@ def export_package(checkpoint: str | os.PathLike, out: str | os.PathLike, *,
     from tqdm import tqdm
 
     from edge3d.models.export import export_onnx
-    from edge3d.package import GraphSpec, TensorSpec, load_package, write_package
     from edge3d.runtime.postprocess import method_class
 
     state = read_checkpoint(checkpoint)
@@ -243,45 +242,81 @@ def export_package(checkpoint: str | os.PathLike, out: str | os.PathLike, *,
     with tempfile.TemporaryDirectory(prefix="edge3d-export-") as tmp:
         tmp_path = Path(tmp)
         example = module.example_inputs(sections, *clouds[0])
-        export_onnx(model, example, tmp_path / "model.onnx")
+        raw = export_onnx(model, example, tmp_path / "model.onnx")
         bar.update()
-        import onnx
+        graph, files = graph_files("main", model, raw, tmp_path / "onnx", stem="model")
 
-        from edge3d.export.onnx_variants import save_variants
+        def check(package: Any) -> ValidationReport:
+            segmenter = method_class(method).create(package, "ort", "cpu")
+            return compare(segmenter, TorchBackend(model), segmenter.backend, clouds)
 
-        portable, trt = save_variants(onnx.load(str(tmp_path / "model.onnx")), tmp_path / "onnx")
-        graph = GraphSpec(
-            "main", {"portable": portable.name, "trt": trt.name},
-            tuple(TensorSpec(s.name, s.dtype, tuple(s.shape)) for s in model.input_spec()),
-            tuple(TensorSpec(s.name, s.dtype, tuple(s.shape)) for s in model.output_spec()))
-        prov = {"checkpoint": Path(checkpoint).name,
-                "checkpoint_sha256": _sha256(Path(checkpoint)),
-                "seed": config.get("seed"), "epoch": state.get("epoch"),
-                "step": state.get("step"), "training_metrics": state.get("metrics", {}),
-                "training_config": config, **dict(provenance or {})}
-        manifest = {"method": method, "graphs": {"main": graph},
-                    "files": {portable.name: portable, trt.name: trt},
-                    "class_names": sections["class_names"],
-                    "background_classes": sections["background_classes"],
-                    "voxel_size": sections["voxel_size"], "preprocess": sections["preprocess"],
-                    "postprocess": sections["postprocess"]}
-        report = None
-        if validate:
-            staging = write_package(tmp_path / "staging", provenance=prov, **manifest)
-            segmenter = method_class(method).create(load_package(staging), "ort", "cpu")
-            bar.update()
-            report = compare(segmenter, TorchBackend(model), segmenter.backend, clouds)
-            if report.differing_points:
-                diffs = ", ".join(f"{k} {v:.3g}" for k, v in report.max_abs_diff.items())
-                raise ExportValidationError(
-                    f"the exported graph's instances differ from PyTorch's on "
-                    f"{report.differing_points} of {report.points} points (largest output "
-                    f"difference: {diffs}); nothing was written to {out}")
-            prov["export_validation"] = report.to_dict()
-        bar.update()
-        path = write_package(out, provenance=prov, **manifest)
-        bar.update()
+        path, report = finish_package(
+            out, tmp_path, method=method, graphs={"main": graph}, files=files,
+            sections=sections, provenance=checkpoint_provenance(checkpoint, state, provenance),
+            check=check if validate else None, bar=bar)
     bar.close()
+    return path, report
+
+
+def graph_files(name: str, stage: Any, raw: Path, directory: Path, stem: str
+                ) -> tuple[Any, dict[str, Path]]:
+    """Save the portable and TensorRT variants of the exported graph ``raw`` as ``stem`` in
+    ``directory``: (the package's :class:`~edge3d.package.GraphSpec` named ``name`` for
+    ``stage``'s inputs and outputs, {file name in the package: path})."""
+    import onnx
+
+    from edge3d.export.onnx_variants import save_variants
+    from edge3d.package import GraphSpec, TensorSpec
+
+    portable, trt = save_variants(onnx.load(str(raw)), directory, stem=stem)
+    spec = GraphSpec(
+        name, {"portable": portable.name, "trt": trt.name},
+        tuple(TensorSpec(s.name, s.dtype, tuple(s.shape)) for s in stage.input_spec()),
+        tuple(TensorSpec(s.name, s.dtype, tuple(s.shape)) for s in stage.output_spec()))
+    return spec, {portable.name: portable, trt.name: trt}
+
+
+def checkpoint_provenance(checkpoint: str | os.PathLike, state: Mapping[str, Any],
+                          extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What a package records of the checkpoint it came from, plus ``extra`` fields."""
+    return {"checkpoint": Path(checkpoint).name, "checkpoint_sha256": _sha256(Path(checkpoint)),
+            "seed": state["config"].get("seed"), "epoch": state.get("epoch"),
+            "step": state.get("step"), "training_metrics": state.get("metrics", {}),
+            "training_config": state["config"], **dict(extra or {})}
+
+
+def finish_package(out: str | os.PathLike, tmp_path: Path, *, method: str,
+                   graphs: Mapping[str, Any], files: Mapping[str, Path],
+                   sections: Mapping[str, Any], provenance: dict[str, Any],
+                   check: Callable[[Any], ValidationReport] | None, bar: Any
+                   ) -> tuple[Path, ValidationReport | None]:
+    """Validate the exported graphs and write the package atomically.
+
+    With ``check``, a staging package is written under ``tmp_path`` and loaded as the robot
+    would; ``check(package)`` segments the validation rooms with it and with PyTorch, and any
+    differing point raises :class:`ExportValidationError` before ``out`` is touched.
+    """
+    from edge3d.package import load_package, write_package
+
+    manifest = {"method": method, "graphs": dict(graphs), "files": dict(files),
+                **{k: sections[k] for k in ("class_names", "background_classes", "voxel_size",
+                                            "preprocess", "postprocess")}}
+    report = None
+    if check is not None:
+        staging = write_package(tmp_path / "staging", provenance=provenance, **manifest)
+        bar.update()
+        report = check(load_package(staging))
+        if report.differing_points:
+            diffs = ", ".join(f"{k} {v:.3g}" for k, v in report.max_abs_diff.items())
+            what = "graph's" if len(graphs) == 1 else "graphs'"
+            raise ExportValidationError(
+                f"the exported {what} instances differ from PyTorch's on "
+                f"{report.differing_points} of {report.points} points (largest output "
+                f"difference: {diffs}); nothing was written to {out}")
+        provenance["export_validation"] = report.to_dict()
+    bar.update()
+    path = write_package(out, provenance=provenance, **manifest)
+    bar.update()
     return path, report
 
 

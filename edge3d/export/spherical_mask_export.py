@@ -6,7 +6,7 @@ two graphs of ``design.md`` section 4:
 1. read the checkpoint (``weights_only=True``) and rebuild :class:`SphericalMask`;
 2. run the runtime's preprocessing on synthetic validation rooms; export graph ``points``
    (:class:`PointStage`, standard ops) and graph ``queries`` (:class:`QueryStage`, with the
-   ``edge3d::SectorMask`` node) with ``torch.onnx.export(dynamo=True)`` at opset
+   ``edge3d::SectorMask`` node) with :func:`edge3d.models.export.export_onnx` at opset
    :data:`OPSET` (the op bodies need >= 18), BatchNorm folded, every size dynamic; each as
    ``<graph>.portable.onnx`` (function bodies: any ONNX Runtime) and ``<graph>.trt.onnx``
    (plugin nodes: TensorRT with ``libedge3d_plugins.so``);
@@ -20,12 +20,8 @@ two graphs of ``design.md`` section 4:
 
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
 import os
 import tempfile
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,11 +32,12 @@ from edge3d.errors import FormatError
 from edge3d.export.package_export import (
     VALIDATION_SEEDS,
     VALIDATION_SPACING,
-    ExportValidationError,
     TorchBackend,
     ValidationReport,
-    _sha256,
     canonical,
+    checkpoint_provenance,
+    finish_package,
+    graph_files,
     load_model,
     read_checkpoint,
     validation_clouds,
@@ -49,51 +46,6 @@ from edge3d.export.package_export import (
 OPSET = 20
 """Default-domain opset of both graphs (torch 2.13's default; ``edge3d`` bodies need >= 18)."""
 GRAPHS = ("points", "queries")
-
-
-def export_graph(model: Any, example: Mapping[str, Any], path: str | os.PathLike,
-                 opset: int = OPSET) -> Path:
-    """Export one stage (``input_spec``/``output_spec``/``forward(dict)``) to ``path``.
-
-    Like :func:`edge3d.models.export.export_onnx` but at ``opset`` (>= 18, for the edge3d op
-    bodies): BatchNorm folded, every symbolic dimension of the spec dynamic, checked.
-    """
-    import onnx
-    import torch
-
-    from edge3d.models.backbones.layers import fold_norms
-    from edge3d.models.export import _name_dims, _Positional, check_inputs, to_torch
-
-    specs, outputs = model.input_spec(), model.output_spec()
-    check_inputs(specs, example)
-    net = fold_norms(model).eval()
-    tensors = to_torch(example)
-    dims: dict[str, Any] = {}
-    dynamic = tuple({axis: dims.setdefault(name, torch.export.Dim(name, min=1))
-                     for axis, name in s.dynamic_axes().items()} or None for s in specs)
-    loggers = [logging.getLogger(n) for n in ("torch.onnx", "onnxscript")]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.ERROR)
-    try:
-        # The exporter prints progress on stdout/stderr; failures still raise.
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
-                torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            program = torch.onnx.export(
-                _Positional(net, [s.name for s in specs]), tuple(tensors[s.name] for s in specs),
-                None, input_names=[s.name for s in specs],
-                output_names=[s.name for s in outputs], opset_version=opset, dynamo=True,
-                dynamic_shapes=(dynamic,), verbose=False)
-    finally:
-        for lg, level in zip(loggers, levels, strict=True):
-            lg.setLevel(level)
-    proto = program.model_proto
-    _name_dims(proto, specs, outputs)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(proto, str(path))
-    return path
 
 
 def stage_examples(model: Any, sections: Mapping[str, Any], points: np.ndarray,
@@ -176,12 +128,10 @@ def export_package(checkpoint: str | os.PathLike, out: str | os.PathLike, *,
     :func:`edge3d.export.package_export.export_package`; ``spacing`` is the surface point
     spacing (metres) of the validation rooms.
     """
-    import onnx
     from tqdm import tqdm
 
-    from edge3d.export.onnx_variants import save_variants
     from edge3d.models import spherical_mask as sm
-    from edge3d.package import GraphSpec, TensorSpec, load_package, write_package
+    from edge3d.models.export import export_onnx
     from edge3d.runtime.postprocess.spherical_mask import SphericalMaskSegmenter
 
     bar = tqdm(total=5, desc="edge3d-export spherical_mask", disable=not progress, leave=False)
@@ -200,39 +150,18 @@ def export_package(checkpoint: str | os.PathLike, out: str | os.PathLike, *,
         stages = {"points": model.points, "queries": model.queries}
         graphs, files = {}, {}
         for name, stage in stages.items():
-            raw = export_graph(stage, examples[name], tmp_path / f"{name}.onnx")
-            portable, trt = save_variants(onnx.load(str(raw)), tmp_path / "onnx", stem=name)
-            graphs[name] = GraphSpec(
-                name, {"portable": portable.name, "trt": trt.name},
-                tuple(TensorSpec(s.name, s.dtype, tuple(s.shape)) for s in stage.input_spec()),
-                tuple(TensorSpec(s.name, s.dtype, tuple(s.shape)) for s in stage.output_spec()))
-            files.update({portable.name: portable, trt.name: trt})
+            raw = export_onnx(stage, examples[name], tmp_path / f"{name}.onnx", opset=OPSET)
+            graphs[name], stage_files = graph_files(name, stage, raw, tmp_path / "onnx", name)
+            files.update(stage_files)
         bar.update()
-        prov = {"checkpoint": Path(checkpoint).name,
-                "checkpoint_sha256": _sha256(Path(checkpoint)),
-                "seed": config.get("seed"), "epoch": state.get("epoch"),
-                "step": state.get("step"), "training_metrics": state.get("metrics", {}),
-                "training_config": config, **dict(provenance or {})}
-        manifest = {"method": "spherical_mask", "graphs": graphs, "files": files,
-                    "class_names": sections["class_names"],
-                    "background_classes": sections["background_classes"],
-                    "voxel_size": sections["voxel_size"], "preprocess": sections["preprocess"],
-                    "postprocess": sections["postprocess"]}
-        report = None
-        if validate:
-            staging = write_package(tmp_path / "staging", provenance=prov, **manifest)
-            segmenter = SphericalMaskSegmenter.create(load_package(staging), "ort", "cpu")
-            bar.update()
-            report = compare(segmenter, {g: TorchBackend(s) for g, s in stages.items()}, clouds)
-            if report.differing_points:
-                diffs = ", ".join(f"{k} {v:.3g}" for k, v in report.max_abs_diff.items())
-                raise ExportValidationError(
-                    f"the exported graphs' instances differ from PyTorch's on "
-                    f"{report.differing_points} of {report.points} points (largest output "
-                    f"difference: {diffs}); nothing was written to {out}")
-            prov["export_validation"] = report.to_dict()
-        bar.update()
-        path = write_package(out, provenance=prov, **manifest)
-        bar.update()
+
+        def check(package: Any) -> ValidationReport:
+            segmenter = SphericalMaskSegmenter.create(package, "ort", "cpu")
+            return compare(segmenter, {g: TorchBackend(s) for g, s in stages.items()}, clouds)
+
+        path, report = finish_package(
+            out, tmp_path, method="spherical_mask", graphs=graphs, files=files,
+            sections=sections, provenance=checkpoint_provenance(checkpoint, state, provenance),
+            check=check if validate else None, bar=bar)
     bar.close()
     return path, report

@@ -75,7 +75,7 @@ def to_torch(inputs: Mapping[str, Any]) -> dict[str, Tensor]:
 
 
 def export_onnx(model: nn.Module, example: Mapping[str, Any], path: str | os.PathLike,
-                *, fold: bool = True) -> Path:
+                *, fold: bool = True, opset: int = OPSET) -> Path:
     """Export ``model`` to an ONNX file at ``path`` (written atomically) and return the path.
 
     Args:
@@ -85,9 +85,11 @@ def export_onnx(model: nn.Module, example: Mapping[str, Any], path: str | os.Pat
             does not specialise a dimension to a constant.
         path: destination ``.onnx`` file.
         fold: fold BatchNorm into the weights (always wanted except to debug the folding).
+        opset: default-domain opset (17; graphs with ``edge3d`` op bodies need >= 18).
 
-    The graph uses only standard ONNX ops at opset 17; every symbolic dimension of the spec is
-    dynamic. The model is exported in eval mode and left unchanged.
+    The graph uses standard ONNX ops (and ``edge3d`` ops where the model has them); every
+    symbolic dimension of the spec is dynamic. The model is exported in eval mode and left
+    unchanged.
     """
     import onnx
 
@@ -117,12 +119,12 @@ def export_onnx(model: nn.Module, example: Mapping[str, Any], path: str | os.Pat
             program = torch.onnx.export(
                 _Positional(net, [s.name for s in specs]), args, None,
                 input_names=[s.name for s in specs], output_names=[s.name for s in outputs],
-                opset_version=OPSET, dynamo=True, dynamic_shapes=(dynamic,), verbose=False)
+                opset_version=opset, dynamo=True, dynamic_shapes=(dynamic,), verbose=False)
     finally:
         for lg, level in zip(loggers, levels, strict=True):
             lg.setLevel(level)
     proto = program.model_proto
-    proto = onnx.version_converter.convert_version(proto, OPSET) if _opset(proto) != OPSET \
+    proto = onnx.version_converter.convert_version(proto, opset) if _opset(proto) != opset \
         else proto
     _name_dims(proto, specs, outputs)
     _drop_index_casts(proto)
