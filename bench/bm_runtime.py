@@ -4,13 +4,8 @@ per-stage timings. Writes ``docs/benchmarks/runtime.md``.
     .venv/bin/python bench/bm_runtime.py            # full run (a few minutes on 2 cores)
     .venv/bin/python bench/bm_runtime.py --quick    # fewer rooms, a shorter stream
 
-Held-out synthetic rooms (never used to tune the baseline, which was tuned on hand-built box
-scenes in ``tests/runtime/scenes.py`` and on rooms 0-4):
-
-- ``rooms``: ``make_world(seed)`` for seeds 1000-1019, default parameters (30 % of floor objects
-  touching another, clutter on tables).
-- ``touching``: seeds 2000-2009 with ``touching_fraction=1.0`` (every floor object touches one).
-- ``apart``: seeds 2000-2009 with ``touching_fraction=0.0`` and ``on_table_probability=0.0``.
+Held-out synthetic rooms: the subsets of ``bench/heldout.py`` (never used to tune the baseline,
+which was tuned on hand-built box scenes in ``tests/runtime/scenes.py`` and on rooms 0-4).
 
 Accuracy is ScanNet-protocol AP / AP50 / AP25, class-agnostic (the baseline has one class), on
 the ground-truth surface samples of each room (``World.surface_points(0.02)``), and on fused maps
@@ -35,15 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import edge3d  # noqa: E402
+from bench.heldout import SUBSETS  # noqa: E402
 from edge3d import synth  # noqa: E402
 from edge3d.eval import evaluate_segmentation  # noqa: E402
 from edge3d.runtime.postprocess import geometric  # noqa: E402
-
-SUBSETS = {
-    "rooms": (range(1000, 1020), {}),
-    "touching": (range(2000, 2010), {"touching_fraction": 1.0}),
-    "apart": (range(2000, 2010), {"touching_fraction": 0.0, "on_table_probability": 0.0}),
-}
 
 
 def accuracy_on_surfaces(seeds, params, seg) -> tuple[object, float, int]:

@@ -4,8 +4,8 @@ stage, ONNX Runtime / PyTorch ratio. Writes ``docs/benchmarks/spherical_mask.md`
     .venv/bin/python bench/bm_spherical_mask.py --checkpoint runs/spherical_mask_synthetic/last.pt
     .venv/bin/python bench/bm_spherical_mask.py --quick      # 4 rooms
 
-Held-out rooms: ``make_world(seed)`` for seeds 1000-1019 (``bench/bm_runtime.py``'s ``rooms``
-subset; training uses seeds 0-149, validation 100-102), ground-truth surface samples at 2 cm.
+Held-out rooms: the ``rooms`` subset of ``bench/heldout.py`` (seeds 1000-1019), ground-truth
+surface samples at 2 cm.
 AP / AP50 / AP25 follow the ScanNet protocol (``edge3d.eval``), with ``min_region_size`` 100
 points, class-aware for the learned methods and class-agnostic for all (the geometric
 baseline has one class). The bundled Spherical Mask package (or ``--package``), the bundled
@@ -40,10 +40,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import edge3d  # noqa: E402
+from bench.heldout import SUBSETS  # noqa: E402
 from edge3d import synth  # noqa: E402
 from edge3d.eval import evaluate_segmentation  # noqa: E402
 
-SEEDS = range(1000, 1020)
 STAGES = ("preprocess", "network_points", "sampling", "network_queries", "postprocess")
 
 
@@ -113,7 +113,7 @@ def main() -> None:
     args = ap.parse_args()
     from edge3d.package import bundled_packages
 
-    seeds = list(SEEDS)[: args.rooms or (4 if args.quick else None)]
+    seeds = list(SUBSETS["rooms"][0])[: args.rooms or (4 if args.quick else None)]
     load = _load()
     methods = {"Spherical Mask": edge3d.Segmenter(args.package, backend="ort", device="cpu")}
     ssen = args.ssen or ("ssen" if "ssen" in bundled_packages() else None)

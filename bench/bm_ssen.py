@@ -5,13 +5,8 @@ Writes ``docs/benchmarks/ssen.md``.
     .venv/bin/python bench/bm_ssen.py --model DIR --checkpoint runs/ssen_synthetic/last.pt
     .venv/bin/python bench/bm_ssen.py --quick              # 4 rooms per subset
 
-Held-out synthetic rooms, the same seeds and subsets as ``bench/bm_runtime.py`` so the tables
-compare (training uses seeds 0-149, validation 100-102, export validation 900001-900002):
-
-- ``rooms``: ``make_world(seed)`` for seeds 1000-1019 (30 % of floor objects touching another,
-  clutter on tables);
-- ``touching``: seeds 2000-2009 with ``touching_fraction=1.0``;
-- ``apart``: seeds 2000-2009 with ``touching_fraction=0.0`` and ``on_table_probability=0.0``.
+Held-out synthetic rooms: the subsets of ``bench/heldout.py``, shared with
+``bench/bm_runtime.py`` so the tables compare.
 
 Input: each room's ground-truth surface samples at 2 cm (``World.surface_points(0.02)``).
 Accuracy: ScanNet-protocol AP / AP50 / AP25 (``edge3d.eval.evaluate_segmentation``),
@@ -40,14 +35,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import edge3d  # noqa: E402
+from bench.heldout import SUBSETS  # noqa: E402
 from edge3d import synth  # noqa: E402
 from edge3d.eval import evaluate_segmentation  # noqa: E402
 
-SUBSETS = {
-    "rooms": (range(1000, 1020), {}),
-    "touching": (range(2000, 2010), {"touching_fraction": 1.0}),
-    "apart": (range(2000, 2010), {"touching_fraction": 0.0, "on_table_probability": 0.0}),
-}
 STAGES = ("preprocess", "network", "hdbscan", "postprocess", "total")
 
 
