@@ -44,7 +44,7 @@ from edge3d.runtime.postprocess.package_method import (
     check_package,
     open_graphs,
 )
-from edge3d.runtime.postprocess.superpoints import Superpoints
+from edge3d.runtime.postprocess.superpoints import Grouping, Superpoints
 from edge3d.types import Instance, SegmentationResult
 
 
@@ -234,21 +234,15 @@ def assemble_instances(outputs: Mapping[str, np.ndarray], point_to_voxel: np.nda
     _, decayed = native.matrix_nms(masks, column, cand_scores, params.nms_sigma)
     if timings is not None:
         timings["matrix_nms"] = time.perf_counter() - t
-    p2v = np.asarray(point_to_voxel, np.int64)
-    n = len(p2v)
+    n = len(point_to_voxel)
     labels = np.full(n, -1, np.int32)
     classes = np.full(n, -1, np.int32)
     pts = np.asarray(positions)
-    # Points grouped by voxel (CSR), so a mask's points are gathered from its voxels only.
-    by_voxel = np.argsort(p2v, kind="stable")
-    counts = np.bincount(p2v, minlength=masks.shape[1])
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    # A mask's points are gathered from its voxels only.
+    by_voxel = Grouping(point_to_voxel, masks.shape[1])
     kept: list[tuple[float, int, np.ndarray]] = []
     for c in np.argsort(-decayed.astype(np.float64), kind="stable"):
-        voxels = np.flatnonzero(masks[c])
-        per = counts[voxels]
-        first = np.repeat(starts[voxels] - (np.cumsum(per) - per), per)
-        idx = np.sort(by_voxel[first + np.arange(per.sum())])
+        idx = by_voxel.members(np.flatnonzero(masks[c]))
         if superpoints is not None:
             idx = superpoints.align(idx)
         if len(idx) < params.min_mask_points:

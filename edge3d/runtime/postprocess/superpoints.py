@@ -12,12 +12,30 @@ from __future__ import annotations
 import numpy as np
 
 
+class Grouping:
+    """Points grouped by an integer label in ``[0, n_groups)`` (CSR), to gather the points of a
+    set of groups at once: a voxel's points, a superpoint's points."""
+
+    def __init__(self, labels: np.ndarray, n_groups: int = 0) -> None:
+        self.labels = np.asarray(labels, np.int64).reshape(-1)
+        self.sizes = np.bincount(self.labels, minlength=n_groups)
+        self._order = np.argsort(self.labels, kind="stable")
+        self._starts = np.concatenate([[0], np.cumsum(self.sizes)])
+
+    def members(self, groups: np.ndarray) -> np.ndarray:
+        """Sorted indices of the points in ``groups`` (distinct group ids)."""
+        per = self.sizes[groups]
+        first = np.repeat(self._starts[groups] - (np.cumsum(per) - per), per)
+        return np.sort(self._order[first + np.arange(per.sum())])
+
+
 class Superpoints:
     """A per-point superpoint labelling, indexed for repeated mask alignment.
 
     Args:
         labels: integer [N], the superpoint of each point (any integer ids; ScanNet's are
             large and sparse).
+        n_points: N, the number of points segmented.
 
     Raises:
         ValueError: not one integer per point.
@@ -30,23 +48,11 @@ class Superpoints:
                              f"{labels.shape}")
         if labels.size and not np.issubdtype(labels.dtype, np.integer):
             raise ValueError(f"superpoints must be integer ids, got dtype {labels.dtype}")
-        _, self.of_point = np.unique(labels, return_inverse=True)
-        self.of_point = self.of_point.reshape(-1)
-        self.sizes = np.bincount(self.of_point)
-        # Points grouped by superpoint (CSR), to gather a set of superpoints' points at once.
-        self._order = np.argsort(self.of_point, kind="stable")
-        self._starts = np.concatenate([[0], np.cumsum(self.sizes)])
-
-    def __len__(self) -> int:
-        return len(self.sizes)
+        self.groups = Grouping(np.unique(labels, return_inverse=True)[1])
 
     def align(self, points: np.ndarray, threshold: float = 0.5) -> np.ndarray:
         """The points of every superpoint that has at least ``threshold`` of its points in the
         mask ``points`` (indices); sorted indices."""
-        inside = np.bincount(self.of_point[points], minlength=len(self.sizes))
-        chosen = np.flatnonzero(inside >= threshold * self.sizes)
-        if len(chosen) == 0:
-            return np.zeros(0, np.int64)
-        per = self.sizes[chosen]
-        first = np.repeat(self._starts[chosen] - (np.cumsum(per) - per), per)
-        return np.sort(self._order[first + np.arange(per.sum())])
+        sizes = self.groups.sizes
+        inside = np.bincount(self.groups.labels[points], minlength=len(sizes))
+        return self.groups.members(np.flatnonzero(inside >= threshold * sizes))
