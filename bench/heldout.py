@@ -1,5 +1,5 @@
 """The held-out synthetic rooms every accuracy benchmark evaluates on (never used in training:
-training uses seeds 0-149, validation 100-102, export validation 900001-900002).
+training uses seeds 0-149, validation 500-502, export validation 900001-900002).
 
 ``{subset: (seeds, make_world keyword arguments)}``:
 

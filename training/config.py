@@ -27,7 +27,9 @@ DEFAULTS: dict[str, Any] = {
         "kind": "toy",              # synthetic world kind: toy | room
         "train_seeds": [0, 8],      # synthetic: range(start, stop) of world seeds
         "val_seeds": [100, 102],
+        "val_on_train_ok": False,   # allow val_seeds to overlap train_seeds (overfit checks only)
         "spacing": 0.05,            # synthetic surface point spacing, metres
+        "world": {},                # synthetic: make_world parameters (touching_fraction, ...)
         "cache_dir": None,          # cache generated scenes as .npz here (None: on the fly)
         "root": None,               # scannet / s3dis dataset root
         "train_split": [],          # scannet scene names / s3dis areas for training
@@ -70,7 +72,8 @@ DEFAULTS: dict[str, Any] = {
     },
 }
 
-_FREE_FORM = {("method",), ("model", "backbone_config"), ("model",), ("eval",)}
+_FREE_FORM = {("method",), ("model", "backbone_config"), ("model",), ("eval",),
+              ("data", "world")}
 
 
 def merge(base: Mapping[str, Any], update: Mapping[str, Any], path: tuple[str, ...] = ()

@@ -10,8 +10,8 @@ import pytest
 pytest.importorskip("torch")
 
 OVERFIT = ["data.kind=toy", "data.train_seeds=[0,1]", "data.val_seeds=[0,1]",
-           "data.spacing=0.05", "data.voxel_size=0.1", "data.num_workers=0",
-           "data.batch_size=1", "data.cache_dir=null",
+           "data.val_on_train_ok=true", "data.spacing=0.05", "data.voxel_size=0.1",
+           "data.num_workers=0", "data.batch_size=1", "data.cache_dir=null",
            "model.backbone_config.channels=[8,16,32]", "augment.enabled=false",
            "train.epochs=40", "train.val_every=40", "train.log_every=1", "train.lr=0.01",
            "train.schedule=constant",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import torch
 
 from edge3d.io import scannet
@@ -98,3 +99,32 @@ def test_synthetic_scenes_cache_round_trip(tmp_path) -> None:
         for field in ("positions", "colors", "semantic", "instance", "normals"):
             np.testing.assert_array_equal(getattr(scene, field), getattr(fresh, field))
         assert scene.class_names == fresh.class_names
+
+
+def test_synthetic_world_parameters_reach_make_world_and_the_cache_name(tmp_path) -> None:
+    from training.data.scenes import SyntheticScenes
+
+    scenes = SyntheticScenes("room", [3], 0.1, cache_dir=tmp_path,
+                             world={"touching_fraction": 1.0})
+    scene = scenes[0]
+    want = make_world(3, touching_fraction=1.0).surface_points(0.1, seed=3)
+    np.testing.assert_array_equal(scene.instance, want.instance)
+    default = SyntheticScenes("room", [3], 0.1)[0]
+    assert not np.array_equal(scene.positions[:1000], default.positions[:1000])
+    assert [p.name for p in tmp_path.iterdir()] == ["room_3_0.1_touching_fraction1.0.npz"]
+    with pytest.raises(ValueError, match="touching"):
+        SyntheticScenes("room", [3], 0.1, world={"touchingfraction": 1.0})[0]
+
+
+def test_overlapping_train_and_val_seeds_are_refused() -> None:
+    from training.data.scenes import scene_source
+
+    config = load_config(None, ["method.name=ssen", "data.train_seeds=[0,150]",
+                                "data.val_seeds=[100,103]"])
+    with pytest.raises(ValueError, match="overlap"):
+        scene_source(config["data"], "train")
+    config["data"]["val_on_train_ok"] = True  # an overfit check says so
+    assert len(scene_source(config["data"], "val")) == 3
+    config = load_config(None, ["method.name=ssen", "data.train_seeds=[0,150]",
+                                "data.val_seeds=[500,503]", "data.world.touching_fraction=1.0"])
+    assert scene_source(config["data"], "val").world == {"touching_fraction": 1.0}

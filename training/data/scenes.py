@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -67,14 +67,17 @@ class SyntheticScenes:
         spacing: surface point spacing, metres.
         cache_dir: if set, each generated scene is saved there as ``.npz`` (written atomically)
             and read back next time instead of regenerating.
+        world: further :func:`edge3d.synth.make_world` parameters (``touching_fraction``, ...).
     """
 
     def __init__(self, kind: str, seeds: Sequence[int], spacing: float,
-                 cache_dir: str | os.PathLike | None = None) -> None:
+                 cache_dir: str | os.PathLike | None = None,
+                 world: Mapping[str, object] | None = None) -> None:
         self.kind = kind
         self.seeds = [int(s) for s in seeds]
         self.spacing = float(spacing)
         self.cache_dir = None if cache_dir is None else Path(cache_dir)
+        self.world = dict(world or {})
 
     def __len__(self) -> int:
         return len(self.seeds)
@@ -88,7 +91,10 @@ class SyntheticScenes:
 
     def __getitem__(self, i: int) -> Scene:
         seed = self.seeds[i]
-        name = f"{self.kind}_{seed}_{self.spacing:g}"
+        # The parameters are part of the cache name: the same seed with other parameters is
+        # another world.
+        params = "".join(f"_{k}{v}" for k, v in sorted(self.world.items()))
+        name = f"{self.kind}_{seed}_{self.spacing:g}{params}"
         names, background = self._names()
         cached = None if self.cache_dir is None else self.cache_dir / f"{name}.npz"
         if cached is not None and cached.is_file():
@@ -97,7 +103,8 @@ class SyntheticScenes:
                              names, background, z["normals"])
         from edge3d.synth import make_world
 
-        pts = make_world(seed, kind=self.kind).surface_points(self.spacing, seed=seed)
+        pts = make_world(seed, kind=self.kind, **self.world).surface_points(self.spacing,
+                                                                            seed=seed)
         scene = Scene(name, pts.positions.astype(np.float32),
                       pts.colors.astype(np.float32) / 255.0, pts.semantic.astype(np.int32),
                       pts.instance.astype(np.int32), names, background,
@@ -176,9 +183,17 @@ def scene_source(data: dict, split: str):
     """The scene source of the ``data`` config section for ``split`` ("train" or "val")."""
     source = data["source"]
     if source == "synthetic":
-        start, stop = data[f"{split}_seeds"]
-        return SyntheticScenes(data["kind"], range(int(start), int(stop)), data["spacing"],
-                               data.get("cache_dir"))
+        seeds = {name: range(int(data[f"{name}_seeds"][0]), int(data[f"{name}_seeds"][1]))
+                 for name in ("train", "val")}
+        shared = set(seeds["train"]) & set(seeds["val"])
+        if shared and not data.get("val_on_train_ok"):
+            raise ValueError(
+                f"data.val_seeds {data['val_seeds']} overlap data.train_seeds "
+                f"{data['train_seeds']} ({len(shared)} seeds): validation would measure worlds "
+                "the model trained on; choose disjoint ranges (or set data.val_on_train_ok=true "
+                "for an overfit check)")
+        return SyntheticScenes(data["kind"], seeds[split], data["spacing"],
+                               data.get("cache_dir"), data.get("world"))
     if data.get("root") is None:
         raise ValueError(f"data.source={source} needs data.root (the dataset folder)")
     names = data[f"{split}_split"]
