@@ -5,57 +5,102 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
 
 #include "common/parallel.h"
 
 namespace edge3d::icp {
+
+namespace {
+
+// exp(-x) for x in [0, 8], to about 1e-5 relative (a range weight needs no more):
+// 2^(-x log2 e) split into an integer power, built in the exponent bits, and a degree-4
+// polynomial of the fraction (a Chebyshev fit of 2^f on [0, 1]). Branch-free, so the pixel
+// loops below vectorise; std::exp and a look-up table do not.
+inline float exp_neg(float x) {
+  const float t = -x * 1.44269504f;  // log2(e), <= 0
+  // floor(t) from truncation (std::floor is a library call without SSE4.1, which blocks
+  // vectorisation): truncation rounds a negative t up, so step down where it did.
+  int32_t i = static_cast<int32_t>(t);
+  i -= static_cast<int32_t>(static_cast<float>(i) > t);
+  const float f = t - static_cast<float>(i);  // [0, 1)
+  float p = 1.36765311e-2f;
+  p = p * f + 5.16668774e-2f;
+  p = p * f + 2.41710262e-1f;
+  p = p * f + 6.92931289e-1f;
+  p = p * f + 1.00000728f;
+  const int32_t e = (i + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &e, sizeof scale);
+  return p * scale;
+}
+
+}  // namespace
 
 void bilateral_depth(const float* depth, int width, int height, int radius, float sigma_px,
                      float range_min, float range_per_m2, float* out) {
   std::vector<float> spatial(2 * radius + 1);
   for (int d = -radius; d <= radius; ++d)
     spatial[d + radius] = std::exp(-(d * d) / (2.f * sigma_px * sigma_px));
-  // exp(-x) tabulated for the range weight (x = dz^2 / (2 sr^2)); beyond x = 8 it is ~0.
-  constexpr int kTable = 512;
+  // Range weights beyond exp(-8) are dropped: a neighbour four range sigmas away is another
+  // surface, not noise.
   constexpr float kMaxX = 8.f;
-  std::vector<float> range_lut(kTable + 1);
-  for (int i = 0; i <= kTable; ++i) range_lut[i] = std::exp(-kMaxX * i / kTable);
+  const int64_t w = width;
+  // Invalid pixels (<= 0 or not finite) become 0 once, so the tap loops test one thing.
+  std::vector<float> clean(static_cast<size_t>(w) * height);
+  for (int64_t i = 0; i < w * height; ++i) {
+    const float z = depth[i];
+    clean[i] = (z > 0.f && std::isfinite(z)) ? z : 0.f;
+  }
   // Separable approximation: a horizontal pass, then a vertical pass over its result (2 (2r+1)
-  // taps per pixel instead of (2r+1)^2). `stride` walks along the pass direction.
-  auto pass = [&](const float* in, float* dst, int64_t stride, bool horizontal) {
+  // taps per pixel instead of (2r+1)^2). Each output row accumulates tap by tap over the whole
+  // row (taps outer, pixels inner), which the compiler vectorises.
+  auto pass = [&](const float* in, float* dst, bool horizontal) {
     edge3d::parallel_for(height, 4, [&](int64_t b, int64_t e) {
+      // Horizontal taps read a zero-padded copy of the row, so every tap is in range and the
+      // padding, like any invalid pixel, has weight 0.
+      std::vector<float> padded(w + 2 * radius, 0.f), inv2s(w), sum(w), wsum(w);
       for (int64_t v = b; v < e; ++v) {
-        for (int u = 0; u < width; ++u) {
-          const int64_t pix = v * width + u;
-          const float z = in[pix];
-          if (!(z > 0.f) || !std::isfinite(z)) {
-            dst[pix] = 0.f;
-            continue;
-          }
+        const float* centre = in + v * w;
+        for (int64_t u = 0; u < w; ++u) {
+          const float z = centre[u];
           const float sr = std::max(range_min, range_per_m2 * z * z);
-          const float scale = kTable / (kMaxX * 2.f * sr * sr);
-          const int pos = horizontal ? u : static_cast<int>(v);
-          const int len = horizontal ? width : height;
-          const int lo = std::max(-radius, -pos), hi = std::min(radius, len - 1 - pos);
-          float sum = 0.f, wsum = 0.f;
-          for (int d = lo; d <= hi; ++d) {
-            const float zn = in[pix + d * stride];
-            if (!(zn > 0.f) || !std::isfinite(zn)) continue;
-            const float dz = zn - z;
-            const float x = dz * dz * scale;
-            if (x >= kTable) continue;
-            const float w = spatial[d + radius] * range_lut[static_cast<int>(x)];
-            sum += w * zn;
-            wsum += w;
-          }
-          dst[pix] = sum / wsum;
+          inv2s[u] = 1.f / (2.f * sr * sr);
+          sum[u] = 0.f;
+          wsum[u] = 0.f;
         }
+        if (horizontal) std::copy_n(centre, w, padded.data() + radius);
+        for (int d = -radius; d <= radius; ++d) {
+          const float* nb;
+          if (horizontal) {
+            nb = padded.data() + radius + d;
+          } else {
+            if (v + d < 0 || v + d >= height) continue;
+            nb = in + (v + d) * w;
+          }
+          const float ws = spatial[d + radius];
+          for (int64_t u = 0; u < w; ++u) {
+            const float zn = nb[u];
+            const float dz = zn - centre[u];
+            const float x = dz * dz * inv2s[u];
+            // Arithmetic masks, not branches, keep the loop vectorisable.
+            const float keep = static_cast<float>((zn > 0.f) & (x < kMaxX));
+            const float wt = keep * ws * exp_neg(std::min(x, kMaxX));
+            sum[u] += wt * zn;
+            wsum[u] += wt;
+          }
+        }
+        float* o = dst + v * w;
+        // A valid centre has its own tap at weight spatial[radius] > 0.
+        for (int64_t u = 0; u < w; ++u) o[u] = centre[u] > 0.f ? sum[u] / wsum[u] : 0.f;
       }
     });
   };
-  std::vector<float> tmp(static_cast<size_t>(width) * height);
-  pass(depth, tmp.data(), 1, true);
-  pass(tmp.data(), out, width, false);
+  std::vector<float> tmp(static_cast<size_t>(w) * height);
+  pass(clean.data(), tmp.data(), true);
+  pass(tmp.data(), out, false);
 }
 
 void vertex_normal_map(const float* depth, int width, int height, float fx, float fy, float cx,
