@@ -28,7 +28,6 @@ function's keyword arguments and return value; :func:`export_package` hands over
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import os
 import tempfile
@@ -40,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from edge3d.errors import Edge3DError, FormatError
+from edge3d.package import sha256_file
 
 VALIDATION_SEEDS = (900001, 900002)
 """Synthetic rooms used to export and validate (training configs use seeds below 10000)."""
@@ -279,7 +279,8 @@ def graph_files(name: str, stage: Any, raw: Path, directory: Path, stem: str
 def checkpoint_provenance(checkpoint: str | os.PathLike, state: Mapping[str, Any],
                           extra: Mapping[str, Any] | None) -> dict[str, Any]:
     """What a package records of the checkpoint it came from, plus ``extra`` fields."""
-    return {"checkpoint": Path(checkpoint).name, "checkpoint_sha256": _sha256(Path(checkpoint)),
+    return {"checkpoint": Path(checkpoint).name,
+            "checkpoint_sha256": sha256_file(Path(checkpoint)),
             "seed": state["config"].get("seed"), "epoch": state.get("epoch"),
             "step": state.get("step"), "training_metrics": state.get("metrics", {}),
             "training_config": state["config"], **dict(extra or {})}
@@ -318,11 +319,3 @@ def finish_package(out: str | os.PathLike, tmp_path: Path, *, method: str,
     path = write_package(out, provenance=provenance, **manifest)
     bar.update()
     return path, report
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from edge3d.errors import PackageError
+from edge3d.package import sha256_file as file_sha256
 from edge3d.runtime.backends.engine_cache import (
     EngineKey,
     check_key,
     current_plugin_version,
     engine_path,
-    file_sha256,
     read_key,
     save_engine,
 )

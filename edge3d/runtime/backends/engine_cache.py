@@ -7,7 +7,6 @@ Loading compares the sidecar with the current key and names the field that diffe
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -49,14 +48,6 @@ class EngineKey:
 def current_plugin_version() -> str:
     ops = ",".join(f"{name}{version}" for name, version in sorted(plugin_names().items()))
     return f"edge3d{DOMAIN_VERSION}:{ops}"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def engine_path(cache_dir: Path, onnx_path: Path, precision: str) -> Path:

@@ -17,7 +17,8 @@ from typing import Any
 
 from edge3d.errors import FormatError, MissingDependencyError
 from edge3d.ops.registry import PLUGIN_NAMESPACE
-from edge3d.runtime.backends.engine_cache import EngineKey, current_plugin_version, file_sha256
+from edge3d.package import sha256_file
+from edge3d.runtime.backends.engine_cache import EngineKey, current_plugin_version
 
 PRECISIONS = ("fp32", "fp16")
 Shapes = Mapping[str, tuple[Sequence[int], Sequence[int], Sequence[int]]]
@@ -60,7 +61,7 @@ def engine_key(trt: Any, onnx_path: Path, precision: str, shapes: Shapes | None,
     return EngineKey(
         tensorrt_version=str(trt.__version__), compute_capability=compute_capability(device),
         precision=precision, plugin_version=current_plugin_version(),
-        onnx_sha256=file_sha256(onnx_path), profile=profile)
+        onnx_sha256=sha256_file(onnx_path), profile=profile)
 
 
 def load_onnx_for_tensorrt(onnx_path: Path) -> tuple[bytes, Counter[str], list[Any]]:

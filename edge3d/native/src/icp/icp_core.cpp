@@ -61,7 +61,7 @@ void bilateral_depth(const float* depth, int width, int height, int radius, floa
     edge3d::parallel_for(height, 4, [&](int64_t b, int64_t e) {
       // Horizontal taps read a zero-padded copy of the row, so every tap is in range and the
       // padding, like any invalid pixel, has weight 0.
-      std::vector<float> padded(w + 2 * radius, 0.f), inv2s(w), sum(w), wsum(w);
+      std::vector<float> padded(horizontal ? w + 2 * radius : 0, 0.f), inv2s(w), sum(w), wsum(w);
       for (int64_t v = b; v < e; ++v) {
         const float* centre = in + v * w;
         for (int64_t u = 0; u < w; ++u) {
