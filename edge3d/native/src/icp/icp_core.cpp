@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/parallel.h"
+#include "common/simd.h"
 
 namespace edge3d::icp {
 
@@ -37,6 +38,29 @@ inline float exp_neg(float x) {
   return p * scale;
 }
 
+// Range weight exp(-x) beyond exp(-8) is dropped: a neighbour four range sigmas away is another
+// surface, not noise.
+constexpr float kMaxRangeX = 8.f;
+
+// One tap of the bilateral filter over a row: neighbour row nb against centre row c.
+EDGE3D_VECTOR_CLONES
+void accumulate_tap(const float* __restrict nb, const float* __restrict c,
+                    const float* __restrict inv2s, float ws, int64_t n, float* __restrict sum,
+                    float* __restrict wsum) {
+  for (int64_t u = 0; u < n; ++u) {
+    const float zn = nb[u];
+    const float dz = zn - c[u];
+    const float x = dz * dz * inv2s[u];
+    // Masks, not branches, keep the loop vectorisable (std::min lets GCC branch to a folded
+    // exp_neg(8)).
+    const bool near = x < kMaxRangeX;
+    const float keep = static_cast<float>((zn > 0.f) & near);
+    const float wt = keep * ws * exp_neg(edge3d::select(near, x, kMaxRangeX));
+    sum[u] += wt * zn;
+    wsum[u] += wt;
+  }
+}
+
 }  // namespace
 
 void bilateral_depth(const float* depth, int width, int height, int radius, float sigma_px,
@@ -44,9 +68,6 @@ void bilateral_depth(const float* depth, int width, int height, int radius, floa
   std::vector<float> spatial(2 * radius + 1);
   for (int d = -radius; d <= radius; ++d)
     spatial[d + radius] = std::exp(-(d * d) / (2.f * sigma_px * sigma_px));
-  // Range weights beyond exp(-8) are dropped: a neighbour four range sigmas away is another
-  // surface, not noise.
-  constexpr float kMaxX = 8.f;
   const int64_t w = width;
   // Invalid pixels (<= 0 or not finite) become 0 once, so the tap loops test one thing.
   std::vector<float> clean(static_cast<size_t>(w) * height);
@@ -80,17 +101,8 @@ void bilateral_depth(const float* depth, int width, int height, int radius, floa
             if (v + d < 0 || v + d >= height) continue;
             nb = in + (v + d) * w;
           }
-          const float ws = spatial[d + radius];
-          for (int64_t u = 0; u < w; ++u) {
-            const float zn = nb[u];
-            const float dz = zn - centre[u];
-            const float x = dz * dz * inv2s[u];
-            // Arithmetic masks, not branches, keep the loop vectorisable.
-            const float keep = static_cast<float>((zn > 0.f) & (x < kMaxX));
-            const float wt = keep * ws * exp_neg(std::min(x, kMaxX));
-            sum[u] += wt * zn;
-            wsum[u] += wt;
-          }
+          accumulate_tap(nb, centre, inv2s.data(), spatial[d + radius], w, sum.data(),
+                         wsum.data());
         }
         float* o = dst + v * w;
         // A valid centre has its own tap at weight spatial[radius] > 0.

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "common/parallel.h"
+#include "common/simd.h"
 
 namespace edge3d::tsdf {
 
@@ -90,10 +91,12 @@ std::vector<int64_t> TsdfVolume::touched_blocks(const uint16_t* depth, float dep
   const int64_t chunks = 4 * edge3d::default_num_threads();
   std::vector<std::vector<int64_t>> found(chunks);
   const float inv_block = 1.f / (voxel_ * kBlockSide);
-  // Rays sample the image every `stride` pixels, as Open3D's block touching does: the stride is
-  // chosen so that neighbouring samples at depth_max are at most half a block apart.
+  // Rays sample the image every `stride` pixels (Open3D's block touching subsamples too): the
+  // stride is chosen so that neighbouring samples at depth_max are at most half a block apart,
+  // and at most 8 pixels. At 5 cm voxels that is a quarter of the rays of stride 4 for 2 %
+  // fewer blocks, all at the fringe of the truncation band.
   const int stride = std::clamp(
-      static_cast<int>(0.5f * kBlockSide * voxel_ * std::min(cam.fx, cam.fy) / depth_max), 1, 4);
+      static_cast<int>(0.5f * kBlockSide * voxel_ * std::min(cam.fx, cam.fy) / depth_max), 1, 8);
   const int64_t rows = (cam.height + stride - 1) / stride;
   for_chunks(rows, chunks, [&](int64_t c, int64_t row_begin, int64_t row_end) {
     // Neighbouring pixels hit the same blocks; a small direct-mapped cache removes most repeats
@@ -250,6 +253,81 @@ std::vector<int32_t> TsdfVolume::allocate(const std::vector<int64_t>& keys, cons
   return slots;
 }
 
+namespace {
+
+// One block's update runs in passes over its 512 voxels. The passes have no branches and
+// their pointers do not alias, so the compiler vectorises the projection and the running
+// average; only the depth and colour reads are scalar gathers.
+struct BlockScratch {
+  alignas(64) int32_t pix[kBlockVoxels];      // pixel each voxel projects to, -1 if none
+  alignas(64) float z[kBlockVoxels];          // camera-frame depth of the voxel
+  alignas(64) float d[kBlockVoxels];          // measured depth at pix
+  alignas(64) float w_new[kBlockVoxels];      // measurement weight, then its share of the update
+  alignas(64) float w_old[kBlockVoxels];      // the running average's share of the update
+  alignas(64) int32_t ok[kBlockVoxels];       // 1 where the voxel was updated
+  alignas(64) int32_t updated[kBlockVoxels];  // their indices, ok ones first
+  alignas(64) uint8_t rgb[kBlockVoxels][4];   // measured colour of the updated voxels
+};
+
+// The two per-voxel passes have AVX2 clones: 15 to 20 % faster integration.
+// Voxel v = x + 8 y + 64 z sits at p0 + x dx + y dy + z dz in the camera frame.
+EDGE3D_VECTOR_CLONES
+void project_block(const float p0[3], const float dx[3], const float dy[3], const float dz[3],
+                   const Pinhole& cam, float depth_min, int32_t* __restrict pix,
+                   float* __restrict z) {
+  const float width = static_cast<float>(cam.width), height = static_cast<float>(cam.height);
+  for (int v = 0; v < kBlockVoxels; ++v) {
+    const float fx = static_cast<float>(v & 7), fy = static_cast<float>((v >> 3) & 7),
+                fz = static_cast<float>(v >> 6);
+    const float px = p0[0] + fx * dx[0] + fy * dy[0] + fz * dz[0];
+    const float py = p0[1] + fx * dx[1] + fy * dy[1] + fz * dz[1];
+    const float pz = p0[2] + fx * dx[2] + fy * dy[2] + fz * dz[2];
+    const bool front = pz > depth_min;
+    const float inv_z = 1.f / edge3d::select(front, pz, 1.f);
+    const float uf = cam.fx * px * inv_z + cam.cx + 0.5f;
+    const float vf = cam.fy * py * inv_z + cam.cy + 0.5f;
+    const bool in = front & (uf >= 0.f) & (vf >= 0.f) & (uf < width) & (vf < height);
+    // Truncation towards zero is floor here: both are >= 0 where in.
+    const int32_t p = static_cast<int32_t>(edge3d::select(in, vf, 0.f)) * cam.width +
+                      static_cast<int32_t>(edge3d::select(in, uf, 0.f));
+    pix[v] = p | ~static_cast<int32_t>(0u - static_cast<uint32_t>(in));  // -1 where not in
+    z[v] = pz;
+  }
+}
+
+struct AverageParams {
+  float depth_min, depth_max, trunc, inv_trunc, max_weight;
+};
+
+// The weighted running average of the truncated SDF where the depth is valid and the voxel is
+// at most the truncation behind it. w_new holds the measurement weights on entry; on return it
+// and w_old hold the shares of the measurement and of the old value in the new one, which the
+// colour average reuses, and ok says which voxels were updated.
+EDGE3D_VECTOR_CLONES
+void average_block(const AverageParams& a, const int32_t* __restrict pix,
+                   const float* __restrict z, const float* __restrict d,
+                   float* __restrict tsdf_weight, float* __restrict w_old,
+                   float* __restrict w_new, int32_t* __restrict ok_out) {
+  for (int v = 0; v < kBlockVoxels; ++v) {
+    const float sdf = d[v] - z[v];
+    const bool ok =
+        (pix[v] >= 0) & (d[v] > a.depth_min) & (d[v] <= a.depth_max) & (sdf >= -a.trunc);
+    const float t_new = std::min(1.f, sdf * a.inv_trunc);
+    const float w_obs = w_new[v];
+    const float t_old = tsdf_weight[2 * v], w = tsdf_weight[2 * v + 1];
+    const float w1 = w + w_obs;
+    const float inv_w1 = 1.f / w1;
+    const float t = (t_old * w + t_new * w_obs) * inv_w1;
+    tsdf_weight[2 * v] = edge3d::select(ok, t, t_old);
+    tsdf_weight[2 * v + 1] = edge3d::select(ok, std::min(w1, a.max_weight), w);
+    w_old[v] = w * inv_w1;
+    w_new[v] = w_obs * inv_w1;
+    ok_out[v] = ok;
+  }
+}
+
+}  // namespace
+
 int64_t TsdfVolume::integrate(const uint16_t* depth, float depth_scale, const uint8_t* color,
                               const Pinhole& cam, const double* T_V_C, float depth_min,
                               float depth_max, int weight_power) {
@@ -261,60 +339,61 @@ int64_t TsdfVolume::integrate(const uint16_t* depth, float depth_scale, const ui
   const std::vector<int32_t> slots =
       allocate(touched_blocks(depth, depth_scale, cam, T, depth_min, depth_max), T);
 
-  const float inv_trunc = 1.f / trunc_;
+  const AverageParams avg{depth_min, depth_max, trunc_, 1.f / trunc_, max_weight_};
   const float vs = voxel_;
+  static_assert(sizeof(Voxel) == 2 * sizeof(float), "tsdf and weight interleaved");
   // Each block is updated by exactly one thread, so the result does not depend on threading.
   edge3d::parallel_for(static_cast<int64_t>(slots.size()), 8, [&](int64_t b, int64_t e) {
+    BlockScratch k;
     for (int64_t i = b; i < e; ++i) {
       const int32_t s = slots[i];
       const int64_t base = int64_t{s} * kBlockVoxels;
-      Voxel* vox = &vox_[base];
-      uint8_t* rgb = &color_[base * 3];
       const float origin[3] = {coords_[s * 3] * kBlockSide * vs,
                                coords_[s * 3 + 1] * kBlockSide * vs,
                                coords_[s * 3 + 2] * kBlockSide * vs};
-      // Camera-frame position of voxel (0, 0, 0) and the steps along the voxel axes.
       float p0[3], dx[3], dy[3], dz[3];
-      for (int k = 0; k < 3; ++k) {
-        p0[k] = Tcv.r[k * 3] * origin[0] + Tcv.r[k * 3 + 1] * origin[1] +
-                Tcv.r[k * 3 + 2] * origin[2] + Tcv.t[k];
-        dx[k] = Tcv.r[k * 3] * vs;
-        dy[k] = Tcv.r[k * 3 + 1] * vs;
-        dz[k] = Tcv.r[k * 3 + 2] * vs;
+      for (int a = 0; a < 3; ++a) {
+        p0[a] = Tcv.r[a * 3] * origin[0] + Tcv.r[a * 3 + 1] * origin[1] +
+                Tcv.r[a * 3 + 2] * origin[2] + Tcv.t[a];
+        dx[a] = Tcv.r[a * 3] * vs;
+        dy[a] = Tcv.r[a * 3 + 1] * vs;
+        dz[a] = Tcv.r[a * 3 + 2] * vs;
       }
-      int v = 0;
-      for (int z = 0; z < kBlockSide; ++z) {
-        for (int y = 0; y < kBlockSide; ++y) {
-          float p[3] = {p0[0] + y * dy[0] + z * dz[0], p0[1] + y * dy[1] + z * dz[1],
-                        p0[2] + y * dy[2] + z * dz[2]};
-          for (int x = 0; x < kBlockSide; ++x, ++v, p[0] += dx[0], p[1] += dx[1], p[2] += dx[2]) {
-            if (p[2] <= depth_min) continue;
-            const float inv_z = 1.f / p[2];
-            const float uf = cam.fx * p[0] * inv_z + cam.cx + 0.5f;
-            const float vf = cam.fy * p[1] * inv_z + cam.cy + 0.5f;
-            if (!(uf >= 0.f && vf >= 0.f && uf < cam.width && vf < cam.height)) continue;
-            const int64_t pix = static_cast<int64_t>(vf) * cam.width + static_cast<int>(uf);
-            const float d = depth[pix] * depth_scale;
-            if (!(d > depth_min && d <= depth_max)) continue;
-            const float sdf = d - p[2];
-            if (sdf < -trunc_) continue;
-            const float t_new = std::min(1.f, sdf * inv_trunc);
-            float w_obs = 1.f;
-            const float inv_d = 1.f / std::max(d, 1.f);
-            for (int k = 0; k < weight_power; ++k) w_obs *= inv_d;
-            const float w = vox[v].weight;
-            const float w1 = w + w_obs;
-            const float inv_w1 = 1.f / w1;
-            vox[v].tsdf = (vox[v].tsdf * w + t_new * w_obs) * inv_w1;
-            vox[v].weight = std::min(w1, max_weight_);
-            if (color != nullptr) {
-              const uint8_t* c = &color[pix * 3];
-              uint8_t* o = &rgb[v * 3];
-              for (int k = 0; k < 3; ++k)
-                o[k] = static_cast<uint8_t>((o[k] * w + c[k] * w_obs) * inv_w1 + 0.5f);
-            }
-          }
+      project_block(p0, dx, dy, dz, cam, depth_min, k.pix, k.z);
+      // Pixel -1 reads pixel 0; average_block masks it out. The reads miss the cache more often
+      // than not; a short loop with nothing else in it keeps many misses in flight.
+      for (int v = 0; v < kBlockVoxels; ++v)
+        k.d[v] = depth[std::max(k.pix[v], 0)] * depth_scale;
+      if (weight_power == 0) {
+        std::fill_n(k.w_new, kBlockVoxels, 1.f);
+      } else {
+        for (int v = 0; v < kBlockVoxels; ++v) {
+          const float inv_d = 1.f / std::max(k.d[v], 1.f);
+          float w_obs = 1.f;
+          for (int p = 0; p < weight_power; ++p) w_obs *= inv_d;
+          k.w_new[v] = w_obs;
         }
+      }
+      average_block(avg, k.pix, k.z, k.d, &vox_[base].tsdf, k.w_old, k.w_new, k.ok);
+      if (color == nullptr) continue;
+      // Colour is averaged where the SDF was, about half of the block's voxels.
+      int n = 0;
+      for (int v = 0; v < kBlockVoxels; ++v) {
+        k.updated[n] = v;
+        n += k.ok[v];
+      }
+      for (int j = 0; j < n; ++j) {
+        const uint8_t* c = &color[int64_t{k.pix[k.updated[j]]} * 3];
+        k.rgb[j][0] = c[0];
+        k.rgb[j][1] = c[1];
+        k.rgb[j][2] = c[2];
+      }
+      uint8_t* rgb = &color_[base * 3];
+      for (int j = 0; j < n; ++j) {
+        const int v = k.updated[j];
+        for (int a = 0; a < 3; ++a)
+          rgb[v * 3 + a] =
+              static_cast<uint8_t>(rgb[v * 3 + a] * k.w_old[v] + k.rgb[j][a] * k.w_new[v] + 0.5f);
       }
     }
   });
