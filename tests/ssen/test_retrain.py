@@ -16,11 +16,12 @@ HELD_OUT = (2000, 2001)  # bench/bm_ssen.py's "touching" subset, never used in t
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason="a retrain that fits in CI does not reliably separate "
-                   "touching objects: the bundled recipe (1500 steps, 40 min) beats the baseline "
-                   "(touching AP50 0.319 vs 0.179); 600 steps at 10 cm on touching rooms (8 min) "
-                   "gave 0.437 with one thread and 0.177 with two vs 0.198 here, so its outcome "
-                   "is a coin flip; this 24-step one reaches 0 (issue 5); strict, so the suite "
-                   "fails once it passes and this mark must go")
+                   "touching objects. The bundled recipe (1500 steps, 40 min) beats the baseline "
+                   "on the ten held-out touching rooms (AP50 0.359 vs 0.173); cut to 600 steps "
+                   "at 10 cm on touching rooms it gave 0.229 trained with one thread and 0.143 "
+                   "with two, and cut to 480 steps at 8 cm 0.195 (docs/ssen.md). This 24-step "
+                   "run reaches 0 (issue 5); strict, so the suite fails once it passes and this "
+                   "mark must go")
 def test_tiny_retrain_beats_geometric_on_touching_objects(tmp_path):
     import edge3d
     from edge3d import synth
