@@ -90,30 +90,34 @@ class KDTree {
   }
 
   // The k nearest tree points to tree point qi (itself included), ascending by squared
-  // distance (ties by position): squared distances to dist2_out[0..k), positions to idx_out.
-  // `heap` and `stack` are the caller's scratch buffers, reused across queries.
+  // distance (ties by position): squared distances to dist2_out[0..k), positions to idx_out,
+  // which hold the sorted list while it grows (k is min_samples, about 10: insertion into a
+  // short sorted array beats a heap). `stack` is the caller's scratch buffer.
   void knn(int32_t qi, int k, double* dist2_out, int32_t* idx_out,
-           std::vector<std::pair<double, int32_t>>& heap, std::vector<int32_t>& stack) const {
+           std::vector<int32_t>& stack) const {
     const double* q = point(qi);
-    heap.clear();  // max-heap of the best k so far
+    int count = 0;
+    double bound = INFINITY;  // the k-th smallest distance once there are k
     stack.assign(1, 0);
     while (!stack.empty()) {
       int32_t node = stack.back();
       stack.pop_back();
-      double bound = static_cast<int>(heap.size()) < k ? INFINITY : heap.front().first;
       if (box_dist2(q, node) > bound) continue;
       const KDNode& nd = nodes_[node];
       if (nd.left < 0) {
         for (int32_t i = nd.begin; i < nd.end; ++i) {
-          std::pair<double, int32_t> cand{dist2(q, point(i)), i};
-          if (static_cast<int>(heap.size()) < k) {
-            heap.push_back(cand);
-            std::push_heap(heap.begin(), heap.end());
-          } else if (cand < heap.front()) {
-            std::pop_heap(heap.begin(), heap.end());
-            heap.back() = cand;
-            std::push_heap(heap.begin(), heap.end());
+          const double d = dist2(q, point(i));
+          if (count == k && !(d < bound || (d == bound && i < idx_out[k - 1]))) continue;
+          // Shift the entries after (d, i) up by one (dropping the k-th) and put it in.
+          int j = count < k ? count++ : k - 1;
+          for (; j > 0 && (dist2_out[j - 1] > d || (dist2_out[j - 1] == d && idx_out[j - 1] > i));
+               --j) {
+            dist2_out[j] = dist2_out[j - 1];
+            idx_out[j] = idx_out[j - 1];
           }
+          dist2_out[j] = d;
+          idx_out[j] = i;
+          if (count == k) bound = dist2_out[k - 1];
         }
         continue;
       }
@@ -126,11 +130,6 @@ class KDTree {
         stack.push_back(nd.left);
         stack.push_back(nd.right);
       }
-    }
-    std::sort_heap(heap.begin(), heap.end());
-    for (size_t i = 0; i < heap.size(); ++i) {
-      dist2_out[i] = heap[i].first;
-      idx_out[i] = heap[i].second;
     }
   }
 

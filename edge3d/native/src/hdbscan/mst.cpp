@@ -29,11 +29,9 @@ Neighbours nearest_neighbours(const KDTree<D>& tree, int k) {
   const int64_t n = tree.size();
   Neighbours nb{k, std::vector<int32_t>(n * k), std::vector<double>(n * k), std::vector<double>(n)};
   parallel_for(n, 256, [&](int64_t b, int64_t e) {
-    std::vector<std::pair<double, int32_t>> heap;
     std::vector<int32_t> stack;
-    heap.reserve(k + 1);
     for (int64_t i = b; i < e; ++i) {
-      tree.knn(static_cast<int32_t>(i), k, &nb.dist2[i * k], &nb.idx[i * k], heap, stack);
+      tree.knn(static_cast<int32_t>(i), k, &nb.dist2[i * k], &nb.idx[i * k], stack);
       nb.core2[i] = nb.dist2[i * k + k - 1];
     }
   });
