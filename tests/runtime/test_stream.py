@@ -200,18 +200,19 @@ def test_ctrl_c_while_waiting_shuts_down_cleanly(orbit):
     """KeyboardInterrupt arrives in the main thread while it waits for the next update."""
 
     class Stuck(edge3d.Segmenter):
+        # The segmenter itself presses Ctrl-C mid-call, so the main thread is surely waiting
+        # for this update (a timer raced the stream once fusion got fast).
         def segment(self, points, colors=None):
+            time.sleep(0.1)
+            _thread.interrupt_main()
             time.sleep(0.5)
             return super().segment(points, colors)
 
     stream = edge3d.Stream(orbit * 3, segmenter=Stuck("geometric"), every=2, voxel_size=0.04,
                            join_timeout=5)
-    timer = threading.Timer(0.3, _thread.interrupt_main)
-    timer.start()
     with pytest.raises(KeyboardInterrupt):
         for _ in stream:
             pass
-    timer.cancel()
     assert stream._closed
     assert edge3d_threads() == []
 
