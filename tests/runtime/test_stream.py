@@ -5,6 +5,7 @@ from __future__ import annotations
 import _thread
 import dataclasses
 import itertools
+import signal
 import threading
 import time
 
@@ -201,18 +202,24 @@ def test_ctrl_c_while_waiting_shuts_down_cleanly(orbit):
 
     class Stuck(edge3d.Segmenter):
         # The segmenter itself presses Ctrl-C mid-call, so the main thread is surely waiting
-        # for this update (a timer raced the stream once fusion got fast).
+        # for this update.
         def segment(self, points, colors=None):
             time.sleep(0.1)
             _thread.interrupt_main()
             time.sleep(0.5)
             return super().segment(points, colors)
 
-    stream = edge3d.Stream(orbit * 3, segmenter=Stuck("geometric"), every=2, voxel_size=0.04,
-                           join_timeout=5)
-    with pytest.raises(KeyboardInterrupt):
-        for _ in stream:
-            pass
+    # A process started in the background by a non-interactive shell ignores SIGINT, and then
+    # interrupt_main() does nothing; Ctrl-C in a terminal reaches Python's default handler.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        stream = edge3d.Stream(orbit * 3, segmenter=Stuck("geometric"), every=2,
+                               voxel_size=0.04, join_timeout=5)
+        with pytest.raises(KeyboardInterrupt):
+            for _ in stream:
+                pass
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert stream._closed
     assert edge3d_threads() == []
 
