@@ -94,7 +94,7 @@ std::vector<int64_t> TsdfVolume::touched_blocks(const uint16_t* depth, float dep
   // Rays sample the image every `stride` pixels (Open3D's block touching subsamples too): the
   // stride is chosen so that neighbouring samples at depth_max are at most half a block apart,
   // and at most 8 pixels. At 5 cm voxels that is a quarter of the rays of stride 4 for 2 %
-  // fewer blocks, all at the fringe of the truncation band.
+  // fewer blocks, 0.2 to 0.45 m from the surface (docs/benchmarks/fusion.md).
   const int stride = std::clamp(
       static_cast<int>(0.5f * kBlockSide * voxel_ * std::min(cam.fx, cam.fy) / depth_max), 1, 8);
   const int64_t rows = (cam.height + stride - 1) / stride;
