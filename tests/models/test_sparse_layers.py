@@ -82,3 +82,24 @@ def test_max_pool_equals_dense_max_pool() -> None:
     dense = torch.nn.functional.max_pool3d(_dense(coords, feats, -torch.inf), 2)
     c1 = torch.from_numpy(level1.coords).long()
     torch.testing.assert_close(got, dense[0, :, c1[:, 0], c1[:, 1], c1[:, 2]].T)
+
+
+@pytest.mark.parametrize("kernel", [3, 5])
+def test_submanifold_conv_gradients_equal_autograd_of_the_gather(kernel: int) -> None:
+    # Training uses a gather-only backward that relies on the table's symmetry; it must give
+    # autograd's gradients of the plain Gather + MatMul.
+    torch.manual_seed(kernel)
+    coords = _coords(5 + kernel)
+    table = torch.from_numpy(native.neighbor_table(coords, kernel)[0])
+    conv = SubMConv(4, 6, kernel ** 3).double()
+    feats = torch.randn(len(coords), 4, dtype=torch.float64, requires_grad=True)
+    probe = torch.randn(len(coords), 6, dtype=torch.float64)
+    (conv(feats, table) * probe).sum().backward()
+    got_x, got_w = feats.grad.clone(), conv.weight.grad.clone()
+    feats.grad, conv.weight.grad = None, None
+    cols = torch.cat([feats, feats.new_zeros(1, 4)])[table.long()].reshape(len(coords), -1)
+    ((cols @ conv.weight) * probe).sum().backward()
+    torch.testing.assert_close(got_x, feats.grad)
+    torch.testing.assert_close(got_w, conv.weight.grad)
+    with torch.no_grad():
+        torch.testing.assert_close(conv(feats, table), cols @ conv.weight)

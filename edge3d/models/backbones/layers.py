@@ -72,8 +72,42 @@ class SubMConv(_GatherLinear):
         self.kernel_volume = kernel_volume
 
     def forward(self, x: Tensor, neighbors: Tensor) -> Tensor:
+        if torch.is_grad_enabled():
+            y = _SubMConvFunction.apply(x, neighbors, self.weight)
+            return y if self.bias is None else y + self.bias
         cols = gather_rows(x, neighbors).reshape(neighbors.shape[0], -1)
         return self._linear(cols)
+
+
+class _SubMConvFunction(torch.autograd.Function):
+    """The submanifold conv with a gather-only backward.
+
+    Autograd's backward of the forward Gather is a scatter-add of ``[M * K, C_in]`` rows, which
+    on the CPU costs more than all the convs' matrix products. A submanifold table is symmetric:
+    voxel j is at offset o of voxel i exactly when i is at offset -o of j, and offset -o is column
+    ``K - 1 - column(o)`` (the offsets are ordered lexicographically around the centre). So the
+    input gradient is itself a submanifold conv of the output gradient, over the same table,
+    with the per-offset weights transposed and in reverse order: a Gather and a MatMul.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, neighbors: Tensor, weight: Tensor) -> Tensor:
+        cols = gather_rows(x, neighbors).reshape(neighbors.shape[0], -1)
+        ctx.save_for_backward(cols, neighbors, weight)
+        return cols @ weight
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, None, Tensor | None]:
+        cols, neighbors, weight = ctx.saved_tensors
+        grad_x = grad_w = None
+        if ctx.needs_input_grad[0]:
+            k = neighbors.shape[1]
+            c_in = weight.shape[0] // k
+            flipped = weight.reshape(k, c_in, -1).flip(0).transpose(1, 2).reshape(-1, c_in)
+            grad_x = gather_rows(grad, neighbors).reshape(neighbors.shape[0], -1) @ flipped
+        if ctx.needs_input_grad[2]:
+            grad_w = cols.t() @ grad
+        return grad_x, None, grad_w
 
 
 class StridedConv(_GatherLinear):
