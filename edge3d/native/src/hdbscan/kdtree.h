@@ -21,7 +21,7 @@ struct KDNode {
 template <int D>
 class KDTree {
  public:
-  static constexpr int kLeafSize = 24;
+  static constexpr int kLeafSize = 32;
 
   KDTree(const float* data, int64_t n, int d) : n_(n), d_(D > 0 ? D : d), order_(n) {
     d = d_;

@@ -143,7 +143,10 @@ std::vector<Edge> boruvka(const KDTree<D>& tree, const Neighbours& nn) {
     parallel_for(n, 1024, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         const int32_t ci = comp[i];
-        Candidate best;
+        // The point's best edge of the last round still leaves its component unless that
+        // merge joined the two ends: an upper bound that prunes the search from the start.
+        Candidate best = best_of_point[i];
+        if (best.b < 0 || comp[best.b] == ci) best = Candidate{};
         best.a = static_cast<int32_t>(i);
         resolved[i] = 0;
         for (int t = 0; t < nn.k; ++t) {
@@ -191,8 +194,11 @@ std::vector<Edge> boruvka(const KDTree<D>& tree, const Neighbours& nn) {
           if (resolved[i]) continue;
           const double cq = core_t[i];
           const int32_t ci = comp[i];
-          if (std::max(cq, node_min_core[rn]) <= eff(i) && node_comp[rn] != ci) {
-            const double* p = tree.point(i);
+          const double* p = tree.point(i);
+          // The query leaf's box is loose in high dimensions; the point's own distance to the
+          // reference box skips most leaf scans in the last rounds.
+          if (std::max(cq, node_min_core[rn]) <= eff(i) && node_comp[rn] != ci &&
+              tree.box_dist2(p, rn) <= eff(i)) {
             Candidate best = best_of_point[i];
             for (int32_t j = r.begin; j < r.end; ++j) {
               if (comp[j] == ci) continue;
