@@ -13,7 +13,6 @@ TINY = ["name=ssen_tiny", "data.train_seeds=[0,100]", "data.val_seeds=[500,501]"
         "data.spacing=0.05", "data.world.touching_fraction=1.0", "data.voxel_size=0.1",
         "data.num_workers=0", "data.batch_size=2", "train.epochs=20", "train.val_every=0",
         "train.progress=false"]
-HELD_OUT = range(2000, 2010)  # bench/bm_ssen.py's "touching" subset, never used in training
 # Retrains measured touching AP50 0.333 and 0.251 (seeds 0 and 1, two threads) and 0.217 (seed
 # 0, one thread) against the baseline's 0.173: the trajectory depends on the float summation
 # order, so the bar is the baseline plus a small margin.
@@ -36,6 +35,7 @@ def two_threads():
 @pytest.mark.timeout(1800)
 def test_tiny_retrain_beats_geometric_on_touching_objects(tmp_path, two_threads):
     import edge3d
+    from bench.heldout import SUBSETS  # the held-out rooms of bench/bm_ssen.py
     from edge3d import synth
     from edge3d.eval import evaluate_segmentation
     from edge3d.export.package_export import export_package
@@ -51,8 +51,9 @@ def test_tiny_retrain_beats_geometric_on_touching_objects(tmp_path, two_threads)
     methods = {"ssen": edge3d.Segmenter(package, backend="ort"),
                "geometric": edge3d.Segmenter("geometric")}
     pairs = {name: [] for name in methods}
-    for seed in HELD_OUT:
-        lp = synth.make_world(seed, touching_fraction=1.0).surface_points(0.03)
+    seeds, world = SUBSETS["touching"]
+    for seed in seeds:
+        lp = synth.make_world(seed, **world).surface_points(0.03)
         for name, seg in methods.items():
             pairs[name].append((lp.gt_ids, seg.segment(lp.positions, lp.colors)))
     ap50 = {name: evaluate_segmentation(p, synth.CLASS_NAMES, synth.BACKGROUND_CLASSES,

@@ -36,6 +36,12 @@ def gather_rows(x: Tensor, index: Tensor, pad_value: float = 0.0) -> Tensor:
     return rows.reshape(*index.shape, x.shape[1])
 
 
+def gather_columns(x: Tensor, table: Tensor) -> Tensor:
+    """The im2col buffer ``[rows, K * C]`` of ``x`` [M, C] over ``table`` [rows, K] (padding M
+    reads zeros): row i is the features of table row i's K entries, side by side."""
+    return gather_rows(x, table).reshape(table.shape[0], -1)
+
+
 class _GatherLinear(nn.Module):
     """A linear map ``[rows, fan_in] @ weight[fan_in, C_out] (+ bias)`` with foldable scale."""
 
@@ -75,8 +81,7 @@ class SubMConv(_GatherLinear):
         if torch.is_grad_enabled():
             y = _SubMConvFunction.apply(x, neighbors, self.weight)
             return y if self.bias is None else y + self.bias
-        cols = gather_rows(x, neighbors).reshape(neighbors.shape[0], -1)
-        return self._linear(cols)
+        return self._linear(gather_columns(x, neighbors))
 
 
 class _SubMConvFunction(torch.autograd.Function):
@@ -92,7 +97,7 @@ class _SubMConvFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x: Tensor, neighbors: Tensor, weight: Tensor) -> Tensor:
-        cols = gather_rows(x, neighbors).reshape(neighbors.shape[0], -1)
+        cols = gather_columns(x, neighbors)
         ctx.save_for_backward(cols, neighbors, weight)
         return cols @ weight
 
@@ -104,7 +109,7 @@ class _SubMConvFunction(torch.autograd.Function):
             k = neighbors.shape[1]
             c_in = weight.shape[0] // k
             flipped = weight.reshape(k, c_in, -1).flip(0).transpose(1, 2).reshape(-1, c_in)
-            grad_x = gather_rows(grad, neighbors).reshape(neighbors.shape[0], -1) @ flipped
+            grad_x = gather_columns(grad, neighbors) @ flipped
         if ctx.needs_input_grad[2]:
             grad_w = cols.t() @ grad
         return grad_x, None, grad_w
@@ -121,8 +126,7 @@ class StridedConv(_GatherLinear):
         super().__init__(8 * in_channels, out_channels, bias)
 
     def forward(self, x: Tensor, children: Tensor) -> Tensor:
-        cols = gather_rows(x, children).reshape(children.shape[0], -1)
-        return self._linear(cols)
+        return self._linear(gather_columns(x, children))
 
 
 class TransposedConv(nn.Module):
