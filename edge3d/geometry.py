@@ -58,3 +58,16 @@ def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray | None = None) -
     T = np.eye(4)
     T[:3, 0], T[:3, 1], T[:3, 2], T[:3, 3] = x, y, z, eye
     return T
+
+
+def point_spacing(points: np.ndarray, cell: float = 0.25) -> float:
+    """Typical distance between neighbouring surface points (m), from how many points fill
+    the fuller quarter of ``cell``-sized cubes (a surface crossing a cube covers about
+    ``cell²``); 2 cm, a fused map's typical spacing, for fewer than 10 points."""
+    if len(points) < 10:
+        return 0.02
+    ijk = np.floor((points - points.min(0)) / cell).astype(np.int64)
+    dims = ijk.max(0) + 1
+    _, counts = np.unique((ijk[:, 0] * dims[1] + ijk[:, 1]) * dims[2] + ijk[:, 2],
+                          return_counts=True)
+    return float(cell / np.sqrt(max(np.percentile(counts, 75), 1.0)))

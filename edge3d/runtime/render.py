@@ -138,7 +138,7 @@ def render_update(update: StreamUpdate, panel_width: int = 480) -> Image.Image:
     """The picture the demo writes for each update: the camera's colour image, the segmented
     map seen from the camera, the map from above with instance ids and boxes, and a header
     line with the frame, instance count and stage rates."""
-    from edge3d.runtime.postprocess.geometric import point_spacing
+    from edge3d.geometry import point_spacing
 
     result, pts = update.result, update.points
     cols = instance_point_colors(result, update.colors, len(pts), update.normals)

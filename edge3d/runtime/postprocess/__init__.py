@@ -25,6 +25,7 @@ from typing import Any
 #: method name -> "module:class"
 METHODS: dict[str, str] = {
     "geometric": "edge3d.runtime.postprocess.geometric:GeometricSegmenter",
+    "euclidean": "edge3d.runtime.postprocess.euclidean:EuclideanSegmenter",
     "ssen": "edge3d.runtime.postprocess.ssen:SSENSegmenter",
     "spherical_mask": "edge3d.runtime.postprocess.spherical_mask:SphericalMaskSegmenter",
 }

@@ -1,31 +1,34 @@
-"""The geometric baseline: remove floor, ceiling and walls, then cluster what is left.
+"""Zero-shot geometric segmentation: structure out, superpoints in, objects where support ends.
 
-This is the segmenter robotics engineers already run (PCL's plane removal + Euclidean cluster
-extraction) and the connected-components baseline of the MTML paper (``papers/mtml.md`` §4): no
-network, one class ``"object"``. Every learned method in edge3d must beat it.
+What a robot gets without a trained model, and what every learned method must beat. It works
+on gravity-aligned clouds (z up) of any density: fused maps, mesh vertices, single RGB-D views.
 
-The map is gravity-aligned with z up (the fusion guarantees it), which turns plane removal into
-three cheap, robust steps instead of generic RANSAC over all orientations:
+1. **Surface graph** (native, :mod:`edge3d.native.geoseg`): the cloud is voxelised at
+   ``voxel_size``; each voxel links to its ``neighbors`` nearest within ``max_edge`` and gets a
+   PCA normal. The radius cap adapts the graph to density: a decimated mesh's sparse flat
+   regions stay connected, and no gap wider than the cap is bridged.
+2. **Structure**: the floor is the lowest horizontal band of at least ``floor_min_area`` with
+   next to nothing below it (a desk top seen from above has its legs below), fitted as a plane
+   that may tilt slightly; the ceiling the highest such band well above the floor. Walls are
+   vertical planes found from the voxels' own normals (one-voxel RANSAC: every vertical voxel
+   proposes the plane through it), accepted when they are tall (``wall_min_height``), long
+   (``wall_min_length``) and large (``wall_min_area``, counted as covered 10 cm cells so that
+   sparse mesh vertices count like dense ones). A plane standing in front of a larger parallel
+   one (a wardrobe or fridge front before the wall behind it) is furniture, not wall. Only a
+   thin band around each plane is removed: a picture or a door that stands off the wall stays.
+3. **Superpoints**: Felzenszwalb-Huttenlocher segmentation of the remaining voxels, edges
+   weighted by normal change and colour difference (ScanNet's mesh segmentator with a colour
+   term, ``research/geometric-and-sim2real.md`` A1): small patches of one orientation and
+   colour. :func:`edge3d.native.geoseg.superpoints` gives the same over-segmentation alone.
+4. **Objects**: superpoints join along the graph unless one *rests on* the other: a superpoint
+   sitting above a horizontal plane that surrounds it on most sides (a monitor on a desk, a
+   box on a shelf, a pillow on a bed) is cut from it. A chair's back stands on the seat's edge,
+   not inside it, so the chair stays whole. Components with fewer than ``min_points`` points
+   at 2 cm spacing (scaled for sparser clouds) are left unlabelled.
 
-1. **Floor** (and ceiling): the lowest (highest) height band whose horizontal area exceeds
-   ``floor_min_area``; a least-squares plane through that band tolerates a slight tilt. Points
-   on it or below it are floor.
-2. **Walls**: vertical planes found by RANSAC on the x-y footprint of *tall* columns (cells in
-   which points cover at least ``0.6 * wall_min_height`` of height). A candidate line is a wall
-   when its inliers span ``wall_min_length`` and it *bounds the map*: at most
-   ``wall_max_behind`` of the other points lie behind it. The last test is what keeps the front
-   of a bookshelf standing against a wall from being mistaken for the wall.
-3. **Objects**: Euclidean clustering of the remaining points as connected components of an
-   occupancy grid with cells of ``cluster_distance`` and 26-connectivity
-   (``scipy.ndimage.label``; points closer than ``cluster_distance`` always join, points up to
-   ``2·sqrt(3)·cluster_distance`` apart may). Measured against a cKDTree radius graph
-   (``bench/bm_runtime.py``): the grid is about 8x faster at equal output on fused maps. A
-   map whose bounding grid would exceed ``max_grid_cells`` is labelled from its occupied
-   cells only (sorted keys + ``scipy.sparse.csgraph``), which is slower but bounded in memory.
-
-Score (documented, used to rank instances for AP): ``1 - exp(-area / 0.25 m²)`` where ``area``
-is the cluster's occupied surface, ``cells · cluster_distance²``. Larger surfaces are more likely
-real objects; small fragments (noise, leftovers of planes) rank last.
+Score (used to rank instances for AP): ``1 - exp(-area / 0.25 m²)`` from the instance's voxel
+count, times 0.5 when the instance is a single flat patch (leftovers of walls and floors rank
+below things with volume).
 """
 
 from __future__ import annotations
@@ -38,70 +41,85 @@ import numpy as np
 from scipy import ndimage, sparse
 from scipy.sparse.csgraph import connected_components
 
+from edge3d.geometry import point_spacing
+from edge3d.native import geoseg
 from edge3d.types import Instance, SegmentationResult
 
 CLASS_NAMES = ("object", "floor", "wall", "ceiling")
 OBJECT, FLOOR, WALL, CEILING = range(4)
-SCORE_AREA = 0.25  # m²: a cluster of this much surface scores 1 - 1/e
-_FIT_POINTS = 50_000  # plane fits use about this many points
+SCORE_AREA = 0.25  # m²: an instance of this much surface scores 1 - 1/e
 _REFERENCE_SPACING = 0.02  # m: ``min_points`` is meant at this point spacing
-_BEHIND_MARGIN = 0.1  # m beyond a wall's noise band before a point counts as behind it
+_HORIZONTAL = 0.9  # |n_z| above this: a horizontal surface
+_VERTICAL = 0.3  # |n_z| below this: a vertical surface
+_COVER_CELL = 0.1  # m: wall area is counted in cells of this size on the wall
+_FIT_SAMPLE = 6000  # wall hypotheses are scored on about this many voxels
+_DIRECTIONS = 8  # rays cast to test whether a plane surrounds what rests on it
 
 
 @dataclass(frozen=True)
 class GeometricParams:
-    """Parameters of the geometric baseline (metres unless stated).
+    """Parameters of the geometric segmenter (metres unless stated).
 
     Attributes:
-        plane_threshold: distance from a floor, ceiling or wall plane counted as on it (the
-            least; a noisy plane gets 2.5 x the RMS of its noise, up to ``max_plane_band``).
-        max_plane_band: the widest a plane's band gets.
-        floor_min_area: horizontal area a height band needs to be the floor or ceiling (m²).
+        voxel_size: edge of the voxels the surface graph is built on.
+        neighbors: graph neighbours per voxel.
+        max_edge: longest graph edge (at least 2.5 x the cloud's point spacing is used).
+        floor_min_area: horizontal area a band needs to be the floor or ceiling (m²).
         ceiling_min_height: a ceiling is at least this far above the floor.
-        wall_min_height: walls are at least this tall where visible (or 80 % of the map's
-            height, when the map is lower: a camera looking down sees walls only in part).
-        wall_min_length: a wall's inliers span at least this much along the floor.
-        wall_max_behind: points allowed behind a wall (beyond its noise), as a fraction of
-            the points in front of it along its span.
+        plane_band: half-width of the band removed around the floor, walls and ceiling (the
+            least; a noisy plane gets 2.5 x its noise RMS, up to ``max_plane_band``).
+        max_plane_band: the widest a plane's band gets.
+        wall_min_height: walls rise at least this far above the floor where seen (or 80 % of
+            the cloud's height when that is less: a low view sees walls only in part).
+        wall_min_length: a wall is at least this long.
+        wall_min_area: a wall covers at least this much (m², counted in 10 cm cells).
         max_walls: at most this many walls are removed.
-        ransac_iterations: line hypotheses per wall search.
-        cluster_distance: clustering distance (grid cell edge); at least 1.5 x the cloud's
-            point spacing is used.
-        min_points: smallest cluster kept, in input points at 2 cm spacing (scaled by
+        wall_hypotheses: planes proposed per wall search.
+        superpoint_k: Felzenszwalb's scale for the object superpoints.
+        superpoint_min_size: smallest superpoint, in voxels.
+        color_weight: weight of RGB distance against normal change in superpoint edges.
+        min_points: smallest instance, in input points at 2 cm spacing (scaled by
             (2 cm / spacing)² for sparser clouds).
-        min_cells: smallest cluster kept, in occupied grid cells (density-independent).
-        max_grid_cells: beyond this many cells, clustering uses the sparse path.
-        seed: RANSAC seed; the result is deterministic for a given input.
+        seed: seed of the wall search; the result is deterministic for a given input.
     """
 
-    plane_threshold: float = 0.03
-    max_plane_band: float = 0.2
-    floor_min_area: float = 1.0
+    voxel_size: float = 0.03
+    neighbors: int = 8
+    max_edge: float = 0.12
+    floor_min_area: float = 0.5
     ceiling_min_height: float = 1.8
+    plane_band: float = 0.03
+    max_plane_band: float = 0.1
     wall_min_height: float = 1.2
     wall_min_length: float = 1.0
-    wall_max_behind: float = 0.1
+    wall_min_area: float = 1.0
     max_walls: int = 12
-    ransac_iterations: int = 300
-    cluster_distance: float = 0.03
-    min_points: int = 50
-    min_cells: int = 8
-    max_grid_cells: int = 60_000_000
+    wall_hypotheses: int = 150
+    superpoint_k: float = 0.05
+    superpoint_min_size: int = 10
+    color_weight: float = 0.5
+    min_points: int = 100
     seed: int = 0
 
     def __post_init__(self) -> None:
         for f in fields(self):
             v = getattr(self, f.name)
-            if not np.isfinite(v) or v < 0 or (v == 0 and f.name.endswith(("threshold",
-                                                                          "distance"))):
-                raise ValueError(f"GeometricParams.{f.name} must be a positive number, got {v!r}")
+            if not np.isfinite(v) or v < 0:
+                raise ValueError(f"GeometricParams.{f.name} must be a non-negative number, "
+                                 f"got {v!r}")
+        for name in ("voxel_size", "max_edge", "plane_band", "superpoint_k"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"GeometricParams.{name} must be > 0, got "
+                                 f"{getattr(self, name)!r}")
+        if not 1 <= self.neighbors <= 64:
+            raise ValueError(f"GeometricParams.neighbors must be 1 to 64, got {self.neighbors}")
 
 
 class GeometricSegmenter:
-    """Plane removal + Euclidean clustering (see the module docstring).
+    """Structure removal, superpoints and support-aware merging (see the module docstring).
 
     Registered as method ``"geometric"`` in :mod:`edge3d.runtime.postprocess`; use it through
-    ``edge3d.Segmenter("geometric", cluster_distance=0.05, ...)`` (keyword options are
+    ``edge3d.Segmenter("geometric", voxel_size=0.02, ...)`` (keyword options are
     :class:`GeometricParams` fields).
     """
 
@@ -127,98 +145,107 @@ class GeometricSegmenter:
         return {"method": self.name, **asdict(self.params)}
 
     def segment(self, points: np.ndarray, colors: np.ndarray | None = None) -> SegmentationResult:
-        """Segment a gravity-aligned map.
+        """Segment a gravity-aligned cloud.
 
         Args:
             points: float32 [N, 3], metres, z up (validated by :class:`edge3d.Segmenter`).
-            colors: ignored: the baseline is purely geometric.
+            colors: None, or float32 [N, 3] in [0, 1]; used to separate superpoints.
 
         Returns:
             Instances of class 0 (``"object"``) sorted by score, ids 1..K in that order;
-            per-point classes also mark floor (1), wall (2) and ceiling (3), -1 for
-            points left unclustered.
+            per-point classes also mark floor (1), wall (2) and ceiling (3), -1 for points
+            left unlabelled.
         """
         p = self.params
         n = len(points)
-        timings: dict[str, float] = {}
-        classes = np.full(n, -1, np.int32)
         labels = np.full(n, -1, np.int32)
+        classes = np.full(n, -1, np.int32)
+        timings = {"graph": 0.0, "structure": 0.0, "objects": 0.0}
         if n == 0:
-            return SegmentationResult(labels, classes, [], list(CLASS_NAMES), {"planes": 0.0,
-                                                                               "cluster": 0.0})
+            return SegmentationResult(labels, classes, [], list(CLASS_NAMES), timings)
         t0 = time.perf_counter()
-        # Sparser clouds (a map averaged to 8 cm, a far scan) need coarser cells: distances
-        # below the point spacing would cut every object into single points.
         spacing = point_spacing(points)
-        dist = max(p.cluster_distance, 1.5 * spacing)
-        min_points = max(3, round(p.min_points * min(1.0, (_REFERENCE_SPACING / spacing) ** 2)))
-        floor, ceiling = _floor_and_ceiling(points, p)
-        classes[floor] = FLOOR
-        classes[ceiling] = CEILING
-        rest = np.flatnonzero(classes < 0)
-        walls = _walls(points[rest], p, max(p.plane_threshold, spacing))
-        classes[rest[walls]] = WALL
+        g = geoseg.surface_graph(points, colors, p.voxel_size, p.neighbors,
+                                 max(p.max_edge, 2.5 * spacing))
         t1 = time.perf_counter()
-        timings["planes"] = t1 - t0
+        structure = find_structure(g, p)
+        t2 = time.perf_counter()
+        min_points = max(3, round(p.min_points * min(1.0, (_REFERENCE_SPACING / spacing) ** 2)))
+        voxel_object, scores = find_objects(g, structure < 0, p, min_points)
+        t3 = time.perf_counter()
+        timings.update(graph=t1 - t0, structure=t2 - t1, objects=t3 - t2)
 
-        rest = np.flatnonzero(classes < 0)
-        comp, cells_per_comp = _voxel_components(points[rest], dist, p.max_grid_cells)
+        v2p = g.point_to_voxel
+        point_struct = structure[v2p]
+        classes[point_struct > 0] = point_struct[point_struct > 0]
+        order = np.argsort(-scores, kind="stable")
+        new_id = np.full(len(scores) + 1, -1, np.int32)
+        new_id[order + 1] = np.arange(1, len(order) + 1, dtype=np.int32)
+        labels[:] = new_id[voxel_object[v2p] + 1]
+        labelled = labels > 0
+        classes[labelled] = OBJECT
         instances: list[Instance] = []
-        if len(rest):
-            counts = np.bincount(comp, minlength=len(cells_per_comp))
-            keep = np.flatnonzero((counts >= min_points) & (cells_per_comp >= p.min_cells))
-            area = cells_per_comp[keep] * dist ** 2
-            scores = 1.0 - np.exp(-area / SCORE_AREA)
-            order = np.argsort(-scores, kind="stable")
-            keep, scores = keep[order], scores[order]
-            new_id = np.full(len(cells_per_comp), -1, np.int32)
-            new_id[keep] = np.arange(1, len(keep) + 1, dtype=np.int32)
-            labels[rest] = new_id[comp]
-            classes[rest[labels[rest] > 0]] = OBJECT
-            # One stable sort groups point indices per instance without a pass per instance.
-            lab = labels[rest]
-            sel = np.flatnonzero(lab > 0)
-            by = sel[np.argsort(lab[sel], kind="stable")]
-            bounds = np.searchsorted(lab[by], np.arange(1, len(keep) + 2))
-            for k, score in enumerate(scores):
-                idx = rest[by[bounds[k]:bounds[k + 1]]]
-                instances.append(Instance.from_points(k + 1, OBJECT, CLASS_NAMES[OBJECT],
-                                                      float(score), idx, points))
-        timings["cluster"] = time.perf_counter() - t1
+        sel = np.flatnonzero(labelled)
+        by = sel[np.argsort(labels[sel], kind="stable")]
+        bounds = np.searchsorted(labels[by], np.arange(1, len(order) + 2))
+        for k, obj in enumerate(order):
+            idx = by[bounds[k]:bounds[k + 1]]
+            instances.append(Instance.from_points(k + 1, OBJECT, CLASS_NAMES[OBJECT],
+                                                  float(scores[obj]), idx, points))
         return SegmentationResult(labels, classes, instances, list(CLASS_NAMES), timings)
 
 
-def _floor_and_ceiling(points: np.ndarray, p: GeometricParams) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean masks of floor and ceiling points (everything below the floor and above the
-    ceiling included: nothing real is there, only sensor noise)."""
-    n = len(points)
+# ---------------------------------------------------------------------------------------------
+# Structure: floor, ceiling, walls
+
+
+def find_structure(g: geoseg.SurfaceGraph, p: GeometricParams) -> np.ndarray:
+    """Per voxel: -1 (not structure), FLOOR, WALL or CEILING."""
+    pos, nrm = g.positions, g.normals
+    out = np.full(len(pos), -1, np.int8)
+    floor_z, floor_mask, ceiling_mask = _floor_and_ceiling(pos, nrm, p)
+    out[floor_mask] = FLOOR
+    out[ceiling_mask] = CEILING
+    free = out < 0
+    out[free & _walls(pos, nrm, free, floor_z, p)] = WALL
+    return out
+
+
+def _floor_and_ceiling(pos: np.ndarray, nrm: np.ndarray, p: GeometricParams
+                       ) -> tuple[float | None, np.ndarray, np.ndarray]:
+    """(floor height at the cloud's centre or None, floor mask, ceiling mask) over voxels."""
+    n = len(pos)
     none = np.zeros(n, bool)
-    z = points[:, 2]
-    band, cell = p.plane_threshold, 0.05
-    zi = np.floor((z - z.min()) / band).astype(np.int64)
-    xy = np.floor(points[:, :2] / cell).astype(np.int64)
-    xy -= xy.min(0)
-    col = xy[:, 0] * (xy[:, 1].max() + 1) + xy[:, 1]
-    # The floor is where most x-y columns start, the ceiling where most end: the mode of the
-    # column minima (maxima) over a 3-band window, which a thick, noisy floor does not blur.
-    order = np.lexsort((zi, col))
-    first = np.r_[True, col[order][1:] != col[order][:-1]]
-    last = np.r_[first[1:], True]
-    lowest, highest = zi[order][first], zi[order][last]
-    cell_area = cell * cell
-    low_area = _window3(np.bincount(lowest, minlength=zi.max() + 1)) * cell_area
-    f = int(np.argmax(low_area))
-    if low_area[f] < p.floor_min_area:
-        return none, none
-    floor = _plane_mask(points, z.min() + f * band, band, p, below=True)
+    z = pos[:, 2]
+    horizontal = np.abs(nrm[:, 2]) > _HORIZONTAL
+    band = p.plane_band
+    z0 = float(z.min())
+    bins = np.floor((z - z0) / band).astype(np.int64)
+    cell_area = p.voxel_size ** 2
+    area = _window3(np.bincount(bins[horizontal], minlength=bins.max() + 1)) * cell_area
+    below = np.cumsum(np.bincount(bins, minlength=bins.max() + 1))  # voxels in bins <= b
+    floor_bin = None
+    for b in np.flatnonzero(area >= p.floor_min_area):
+        # The floor has next to nothing below it: what lies lower than one band under it is
+        # noise or a stairwell, not the legs of a table whose top we are looking at.
+        lower = below[b - 2] if b >= 2 else 0
+        if lower <= 0.03 * n:
+            floor_bin = int(b)
+            break
+    if floor_bin is None:
+        return None, none, none
+    floor, floor_z = _plane_mask(pos, horizontal, z0 + floor_bin * band, p, below=True)
     ceiling = none
-    high_area = _window3(np.bincount(highest, minlength=zi.max() + 1)) * cell_area
-    above = f + int(np.ceil(p.ceiling_min_height / band))
-    if above < len(high_area):
-        c = above + int(np.argmax(high_area[above:]))
-        if high_area[c] >= max(p.floor_min_area, 0.25 * low_area[f]):
-            ceiling = _plane_mask(points, z.min() + c * band, band, p, below=False)
-    return floor, ceiling
+    top = int(bins.max())
+    above_floor = floor_bin + int(np.ceil(p.ceiling_min_height / band))
+    for b in np.flatnonzero(area >= p.floor_min_area)[::-1]:
+        if b < above_floor:
+            break
+        higher = n - below[min(b + 3, top)]
+        if higher <= 0.03 * n:
+            ceiling, _ = _plane_mask(pos, horizontal, z0 + b * band, p, below=False)
+            break
+    return floor_z, floor, ceiling
 
 
 def _window3(counts: np.ndarray) -> np.ndarray:
@@ -226,194 +253,296 @@ def _window3(counts: np.ndarray) -> np.ndarray:
     return counts + np.r_[counts[1:], 0] + np.r_[counts[2:], 0, 0]
 
 
-def _plane_mask(points: np.ndarray, z0: float, band: float, p: GeometricParams, below: bool
-                ) -> np.ndarray:
-    """Points on the near-horizontal plane in [z0, z0 + 3 band), and beyond it (below a
-    floor, above a ceiling), with a band fitted to the plane's own noise."""
-    z = points[:, 2]
-    sel = (z >= z0 - band) & (z < z0 + 4 * band)
-    q = points[sel][:: max(1, int(sel.sum()) // _FIT_POINTS)].astype(np.float64)
-    # Least squares z = a x + b y + c; a slightly tilted map still loses its whole floor.
+def _plane_mask(pos: np.ndarray, horizontal: np.ndarray, z0: float, p: GeometricParams,
+                below: bool) -> tuple[np.ndarray, float]:
+    """Voxels on the near-horizontal plane found in [z0, z0 + 3 band) and beyond it (below a
+    floor, above a ceiling), and the plane's height at the cloud's centre."""
+    z = pos[:, 2]
+    sel = horizontal & (z >= z0 - p.plane_band) & (z < z0 + 4 * p.plane_band)
+    q = pos[sel].astype(np.float64)
+    # Least squares z = a x + b y + c: a slightly tilted map still loses its whole floor.
     a = np.c_[q[:, :2], np.ones(len(q))]
     coef, *_ = np.linalg.lstsq(a, q[:, 2], rcond=None)
-    if np.hypot(coef[0], coef[1]) > 0.1:  # more than ~6 degrees: not a floor, keep it flat
+    if np.hypot(coef[0], coef[1]) > 0.1:  # more than ~6 degrees: not one plane, keep it flat
         coef = np.array([0.0, 0.0, np.median(q[:, 2])])
-    resid = z - (points[:, 0] * coef[0] + points[:, 1] * coef[1] + coef[2])
+    resid = z - (pos[:, 0] * coef[0] + pos[:, 1] * coef[1] + coef[2])
     width = _noise_band(-resid if below else resid, p)
-    return resid < width if below else resid > -width
+    centre = pos[:, :2].mean(0)
+    height = float(coef[0] * centre[0] + coef[1] * centre[1] + coef[2])
+    return (resid < width if below else resid > -width), height
 
 
 def _noise_band(d: np.ndarray, p: GeometricParams) -> float:
     """Half-width of a plane's band from its outer side (``d > 0``: behind a wall, below a
-    floor), where only the plane's own noise lies: 2.5 x its RMS, between ``plane_threshold``
-    and ``max_plane_band``. Fused maps of far surfaces are thick (stereo noise grows with z²)."""
+    floor), where only the plane's own noise lies: 2.5 x its RMS, between ``plane_band`` and
+    ``max_plane_band``."""
     outer = d[(d > 0) & (d < 2 * p.max_plane_band)]
     if len(outer) < 20:
-        return p.plane_threshold
-    return float(np.clip(2.5 * np.sqrt(np.mean(outer * outer)), p.plane_threshold,
-                         p.max_plane_band))
+        return p.plane_band
+    return float(np.clip(2.5 * np.sqrt(np.mean(outer * outer)), p.plane_band, p.max_plane_band))
 
 
-def point_spacing(points: np.ndarray, cell: float = 0.25) -> float:
-    """Typical distance between neighbouring surface points (m), from how many points fill
-    the fuller quarter of ``cell``-sized cubes (a surface crossing a cube covers about
-    ``cell²``)."""
-    if len(points) < 10:
-        return _REFERENCE_SPACING
-    ijk = np.floor((points - points.min(0)) / cell).astype(np.int64)
-    dims = ijk.max(0) + 1
-    _, counts = np.unique((ijk[:, 0] * dims[1] + ijk[:, 1]) * dims[2] + ijk[:, 2],
-                          return_counts=True)
-    return float(cell / np.sqrt(max(np.percentile(counts, 75), 1.0)))
+@dataclass
+class _Wall:
+    normal: np.ndarray  # unit, horizontal, towards the room
+    offset: float  # normal . xy = offset on the wall
+    along: tuple[float, float]  # extent along the wall direction
+    area: float  # covered area, m²
+    band: float  # half-width of the removed band
 
 
-def _walls(points: np.ndarray, p: GeometricParams, cell: float) -> np.ndarray:
-    """Boolean mask of points on vertical planes that bound the map; ``cell``: the x-y grid
-    of the column analysis (at least the point spacing)."""
-    n = len(points)
-    out = np.zeros(n, bool)
-    if n == 0:
+def _walls(pos: np.ndarray, nrm: np.ndarray, free: np.ndarray, floor_z: float | None,
+           p: GeometricParams) -> np.ndarray:
+    """Mask over voxels of the bands around the walls found among ``free`` voxels."""
+    out = np.zeros(len(pos), bool)
+    z = pos[:, 2]
+    base = float(z[free].min()) if floor_z is None else floor_z
+    top = float(z[free].max()) if free.any() else base
+    min_height = min(p.wall_min_height, 0.8 * (top - base))
+    cand = np.flatnonzero(free & (np.abs(nrm[:, 2]) < _VERTICAL))
+    if len(cand) < 10 or min_height <= 0:
         return out
-    origin = points.min(0)
-    ij = np.floor((points[:, :2] - origin[:2]) / cell).astype(np.int64)
-    ny = int(ij[:, 1].max()) + 1
-    cols, inv = np.unique(ij[:, 0] * ny + ij[:, 1], return_inverse=True)
-    # Tall columns: their points span most of a wall's height (gaps, from furniture in front,
-    # do not matter).
-    zmin = np.full(len(cols), np.inf, np.float32)
-    zmax = np.full(len(cols), -np.inf, np.float32)
-    np.minimum.at(zmin, inv, points[:, 2])
-    np.maximum.at(zmax, inv, points[:, 2])
-    # A map seen only from above reaches less high: walls then rise to the top of what was seen.
-    min_height = min(p.wall_min_height, 0.8 * float(points[:, 2].max() - points[:, 2].min()))
-    tall = cols[zmax - zmin >= 0.6 * min_height]
-    if len(tall) < 2:
-        return out
-    cand = (np.c_[tall // ny, tall % ny] + 0.5) * cell + origin[:2]
-    # Fitting and the bounds test use an even subsample; only accepted walls touch every point.
-    xy = points[:: max(1, n // _FIT_POINTS), :2].astype(np.float64)
+    xy = pos[:, :2].astype(np.float64)
+    nxy = nrm[:, :2].astype(np.float64)
+    nxy /= np.maximum(np.linalg.norm(nxy, axis=1, keepdims=True), 1e-9)
+    fit_band = max(p.plane_band, 1.5 * p.voxel_size)
     rng = np.random.default_rng(p.seed)
-    min_cells = p.wall_min_length / cell
-    thr = p.plane_threshold
-    thr_c = max(thr, cell / 2)  # cell centres sit up to half a cell off a diagonal wall
-    for _ in range(p.max_walls):
-        if len(cand) < min_cells:
+    walls: list[_Wall] = []
+    min_voxels = max(10, p.wall_min_area / p.voxel_size ** 2 * 0.25)
+    for _ in range(3 * p.max_walls):
+        if len(cand) < min_voxels or len(walls) >= p.max_walls:
             break
-        line = _ransac_line(cand, thr_c, p.ransac_iterations, rng)
-        if line is None:
+        sample = cand[rng.permutation(len(cand))[:_FIT_SAMPLE]]
+        seeds = sample[rng.integers(0, len(sample), p.wall_hypotheses)]
+        normals, offsets = nxy[seeds], np.einsum("ij,ij->i", nxy[seeds], xy[seeds])
+        near = np.abs(xy[sample] @ normals.T - offsets) < fit_band
+        aligned = np.abs(nxy[sample] @ normals.T) > 0.9
+        h = int(np.argmax((near & aligned).sum(0)))
+        normal, offset = normals[h], float(offsets[h])
+        inl = cand[(np.abs(xy[cand] @ normal - offset) < fit_band) &
+                   (np.abs(nxy[cand] @ normal) > 0.9)]
+        if len(inl) < min_voxels * len(sample) / max(len(cand), 1) * 0.5 and len(inl) < 10:
             break
-        normal, offset = _refine_line(xy, *line, thr_c)
-        inl = np.abs(cand @ normal - offset) < thr_c
-        if inl.sum() < 2:
-            cand = cand[np.abs(cand @ line[0] - line[1]) >= thr_c]
-            continue
-        direction = np.array([-normal[1], normal[0]])
-        t = cand[inl] @ direction
-        if inl.sum() < min_cells or t.max() - t.min() < p.wall_min_length:
-            break
-        d = xy @ normal - offset
-        along = xy @ direction
-        in_span = (along > t.min() - thr) & (along < t.max() + thr)
-        # The room is on the side with more points: turn the normal to face it.
-        if np.count_nonzero(d[in_span] > thr) < np.count_nonzero(d[in_span] < -thr):
-            normal, offset, d = -normal, -offset, -d
-        width = _noise_band(-d[in_span], p)
-        # A wall bounds the map: next to nothing lies behind it, beyond its own noise. This is
-        # what keeps the front of a bookshelf standing against a wall from passing as a wall.
-        behind = np.count_nonzero(in_span & (d < -(width + _BEHIND_MARGIN)))
-        front = np.count_nonzero(in_span & (d > width))
-        if behind <= p.wall_max_behind * max(front, 1):
-            d_all = points[:, :2] @ normal.astype(np.float32) - np.float32(offset)
-            along_all = points[:, :2] @ direction.astype(np.float32)
-            out |= (d_all < width) & (along_all > t.min() - width) & \
-                (along_all < t.max() + width)
-            # The whole thickness of a noisy wall goes, or it is found again, shifted.
-            ta = cand @ direction
-            inl |= (cand @ normal - offset < width) & (ta > t.min() - width) & \
-                (ta < t.max() + width)
-        cand = cand[~inl]
+        normal, offset = _refine_line(xy[inl], normal, offset)
+        cand = np.setdiff1d(cand, inl, assume_unique=True)
+        wall = _accept_wall(pos, xy, free, inl, normal, offset, base, min_height, p)
+        if wall is not None:
+            walls.append(wall)
+    for wall in _drop_fronts(walls):
+        d = xy @ wall.normal - wall.offset
+        t = xy @ np.array([-wall.normal[1], wall.normal[0]])
+        out |= free & (np.abs(d) < wall.band) & (t > wall.along[0] - wall.band) & \
+            (t < wall.along[1] + wall.band)
     return out
 
 
-def _ransac_line(xy: np.ndarray, thr: float, iterations: int, rng: np.random.Generator
-                 ) -> tuple[np.ndarray, float] | None:
-    """Best 2-D line (unit normal, offset) through ``xy`` [M, 2] by MSAC: each point scores
-    ``1 - (d / thr)²`` within ``thr``, so among lines with similar support the one that passes
-    closest wins (plain inlier counting prefers a line tilted to catch a parallel surface)."""
-    m = len(xy)
-    i = rng.integers(0, m, iterations)
-    j = rng.integers(0, m, iterations)
-    d = xy[j] - xy[i]
-    length = np.linalg.norm(d, axis=1)
-    ok = length > 4 * thr
-    if not ok.any():
+def _refine_line(xy: np.ndarray, normal: np.ndarray, offset: float) -> tuple[np.ndarray, float]:
+    """Least-squares line through ``xy`` [M, 2]: the direction of least spread, turned like
+    ``normal``."""
+    c = xy.mean(0)
+    if len(xy) < 3:
+        return normal, offset
+    _, vecs = np.linalg.eigh(np.cov((xy - c).T))
+    n = vecs[:, 0] if vecs[:, 0] @ normal >= 0 else -vecs[:, 0]
+    return n, float(n @ c)
+
+
+def _accept_wall(pos: np.ndarray, xy: np.ndarray, free: np.ndarray, inl: np.ndarray,
+                 normal: np.ndarray, offset: float, base: float, min_height: float,
+                 p: GeometricParams) -> _Wall | None:
+    """The wall through voxels ``inl`` if it is tall, long and large enough, else None."""
+    direction = np.array([-normal[1], normal[0]])
+    # The wall is the largest connected piece of the plane's coverage, in 10 cm cells of
+    # (along, height): vertical faces of several objects that happen to line up cover cells
+    # too, in separate pieces.
+    t = xy[inl] @ direction
+    ti = np.floor((t - t.min()) / _COVER_CELL).astype(np.int64)
+    zi = np.floor((pos[inl, 2] - pos[inl, 2].min()) / _COVER_CELL).astype(np.int64)
+    grid = np.zeros((ti.max() + 1, zi.max() + 1), bool)
+    grid[ti, zi] = True
+    comp, k = ndimage.label(grid, structure=np.ones((3, 3), bool))
+    if k == 0:
         return None
-    normals = np.c_[-d[ok, 1], d[ok, 0]] / length[ok, None]
-    offsets = np.einsum("ij,ij->i", normals, xy[i[ok]])
-    # All hypotheses at once: [M, H] distances; H = a few hundred, M = tall columns only.
-    r = (xy @ normals.T - offsets) / thr
-    score = np.maximum(1.0 - r * r, 0.0).sum(0)
-    h = int(np.argmax(score))
-    return normals[h], float(offsets[h])
+    sizes = np.bincount(comp.ravel())[1:]
+    big = comp == 1 + int(np.argmax(sizes))
+    area = float(sizes.max()) * _COVER_CELL ** 2
+    rows, cols = np.nonzero(big)
+    lo = t.min() + rows.min() * _COVER_CELL
+    hi = t.min() + (rows.max() + 1) * _COVER_CELL
+    top = pos[inl, 2].min() + (cols.max() + 1) * _COVER_CELL
+    if area < p.wall_min_area or hi - lo < p.wall_min_length or top - base < min_height:
+        return None
+    d = xy[free] @ normal - offset
+    along = xy[free] @ direction
+    span = (along > lo) & (along < hi)
+    # The room is on the side with more of the cloud: turn the normal to face it.
+    if np.count_nonzero(span & (d > 0.1)) < np.count_nonzero(span & (d < -0.1)):
+        normal, offset, d = -normal, -offset, -d
+        direction = -direction
+        lo, hi = -hi, -lo
+    band = _noise_band(-d[span], p)
+    return _Wall(normal, offset, (float(lo), float(hi)), area, band)
 
 
-def _refine_line(xy: np.ndarray, normal: np.ndarray, offset: float, thr: float
-                 ) -> tuple[np.ndarray, float]:
-    """Least-squares refit of a line to the points near it, shrinking the band to ``thr / 2``
-    so that a parallel surface a few cm away (a bookshelf against the wall) cannot tilt it."""
-    band = thr
-    for _ in range(3):
-        q = xy[np.abs(xy @ normal - offset) < band]
-        if len(q) < 2:
-            break
-        c = q.mean(0)
-        _, vecs = np.linalg.eigh(np.cov((q - c).T))
-        normal = vecs[:, 0]  # the direction of least spread
-        offset = float(normal @ c)
-        band = thr / 2
-    return normal, offset
+def _drop_fronts(walls: list[_Wall]) -> list[_Wall]:
+    """Walls minus planes that stand in front of a larger parallel wall, overlapping it: the
+    fronts of wardrobes, fridges and bookshelves against a wall."""
+    keep = []
+    for a in walls:
+        front = False
+        for b in walls:
+            if b is a or a.normal @ b.normal < 0.97:
+                continue
+            gap = a.offset - b.offset * float(a.normal @ b.normal)  # > 0: a is nearer the room
+            overlap = min(a.along[1], b.along[1]) - max(a.along[0], b.along[0])
+            if 0.1 < gap < 1.5 and overlap > 0.5 * (a.along[1] - a.along[0]) and \
+                    b.area > a.area:
+                front = True
+                break
+        if not front:
+            keep.append(a)
+    return keep
 
 
-def _voxel_components(points: np.ndarray, cell: float, max_cells: int
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """Connected components (26-connectivity) of the occupancy grid with edge ``cell``.
+# ---------------------------------------------------------------------------------------------
+# Objects: superpoints merged unless one rests on the other
 
-    Returns (component per point int64 [N], occupied cells per component int64 [K]).
+
+def find_objects(g: geoseg.SurfaceGraph, keep: np.ndarray, p: GeometricParams,
+                 min_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Objects among the voxels ``keep``.
+
+    Returns ``(object per voxel, -1 for none; score per object)``.
     """
-    if len(points) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    ijk = np.floor((points - points.min(0)) / cell).astype(np.int64)
-    dims = ijk.max(0) + 1
-    if int(np.prod(dims)) <= max_cells:
-        grid = np.zeros(dims, bool)
-        grid[ijk[:, 0], ijk[:, 1], ijk[:, 2]] = True
-        lab, k = ndimage.label(grid, structure=np.ones((3, 3, 3), bool))
-        comp = lab[ijk[:, 0], ijk[:, 1], ijk[:, 2]].astype(np.int64) - 1
-        cells = np.bincount(lab[grid] - 1, minlength=k)
-        return comp, cells
-    return _sparse_components(ijk, dims)
+    m = len(g.positions)
+    none = np.full(m, -1, np.int64)
+    e = g.edges[g.mutual]
+    e = e[keep[e[:, 0]] & keep[e[:, 1]]]
+    if len(e) == 0:
+        return none, np.zeros(0)
+    w = geoseg.edge_weights(_subgraph(g, e), p.color_weight)
+    sp = geoseg.felzenszwalb(m, e, w, p.superpoint_k, p.superpoint_min_size).astype(np.int64)
+    ids, dense = np.unique(sp[keep], return_inverse=True)
+    sp = np.full(m, -1, np.int64)
+    sp[keep] = dense
+    r = len(ids)
+    a, b = sp[e[:, 0]], sp[e[:, 1]]
+    cross = a != b
+    pair = np.unique(np.minimum(a[cross], b[cross]) * r + np.maximum(a[cross], b[cross]))
+    pa, pb = pair // r, pair % r
+    stats = _region_stats(g.positions, sp, r)
+    # Superpoints of one plane (a table top is dozens of them) join first, so that the support
+    # test sees the whole plane around what rests on it.
+    plane = _coplanar(stats, pa, pb, p)
+    planes = _region_stats(g.positions, np.where(sp >= 0, plane[np.maximum(sp, 0)], -1),
+                           int(plane.max()) + 1)
+    cut = _rests_on(g.positions, sp, plane, stats, planes, pa, pb, p) | \
+        _rests_on(g.positions, sp, plane, stats, planes, pb, pa, p)
+    graph = sparse.coo_matrix((np.ones(int((~cut).sum())), (pa[~cut], pb[~cut])), shape=(r, r))
+    k, comp = connected_components(graph, directed=False)
+    obj = np.where(sp >= 0, comp[np.maximum(sp, 0)], -1)
+    counts = np.bincount(obj[obj >= 0], minlength=k)
+    # Points per object, not voxels: the size filter is in input points.
+    pts_per_voxel = np.bincount(g.point_to_voxel, minlength=m)
+    npts = np.bincount(obj[obj >= 0], weights=pts_per_voxel[obj >= 0], minlength=k)
+    ok = (npts >= min_points) & (counts >= 3)
+    remap = np.full(k, -1, np.int64)
+    remap[ok] = np.arange(int(ok.sum()))
+    obj = np.where(obj >= 0, remap[np.maximum(obj, 0)], -1)
+    area = counts[ok] * p.voxel_size ** 2
+    flat = _flat(g.positions, obj, int(ok.sum()), p)
+    scores = (1.0 - np.exp(-area / SCORE_AREA)) * np.where(flat, 0.5, 1.0)
+    return obj, scores
 
 
-def _sparse_components(ijk: np.ndarray, dims: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The same components from the occupied cells only: memory grows with the surface, not
-    with the bounding box."""
-    ijk = ijk + 1  # a margin so that neighbour offsets never wrap around an axis
-    d1, d2 = int(dims[1] + 2), int(dims[2] + 2)
-    key = (ijk[:, 0] * d1 + ijk[:, 1]) * d2 + ijk[:, 2]
-    cells, inv = np.unique(key, return_inverse=True)
-    rows, cols = [], []
-    for dx in (-1, 0, 1):
-        for dy in (-1, 0, 1):
-            for dz in (-1, 0, 1):
-                off = (dx * d1 + dy) * d2 + dz
-                if off <= 0:  # each unordered neighbour pair once
-                    continue
-                j = np.searchsorted(cells, cells + off)
-                j[j == len(cells)] = 0
-                hit = cells[j] == cells + off
-                rows.append(np.flatnonzero(hit))
-                cols.append(j[hit])
-    r, c = np.concatenate(rows), np.concatenate(cols)
-    graph = sparse.coo_matrix((np.ones(len(r), np.int8), (r, c)), shape=(len(cells),) * 2)
-    k, comp_of_cell = connected_components(graph, directed=False)
-    return comp_of_cell[inv].astype(np.int64), np.bincount(comp_of_cell, minlength=k)
+def _subgraph(g: geoseg.SurfaceGraph, edges: np.ndarray) -> geoseg.SurfaceGraph:
+    return geoseg.SurfaceGraph(g.voxel_size, g.positions, g.colors, g.normals, g.variation,
+                               edges, np.ones(len(edges), bool), g.point_to_voxel)
+
+
+@dataclass
+class _Regions:
+    count: np.ndarray  # [R]
+    centroid: np.ndarray  # [R, 3]
+    normal: np.ndarray  # [R, 3], PCA, up
+    thickness: np.ndarray  # [R], sqrt of the smallest eigenvalue
+    zmin: np.ndarray  # [R]
+
+
+def _region_stats(pos: np.ndarray, sp: np.ndarray, r: int) -> _Regions:
+    sel = sp >= 0
+    lab = sp[sel]
+    q = pos[sel].astype(np.float64)
+    count = np.bincount(lab, minlength=r).astype(np.float64)
+    c = np.stack([np.bincount(lab, q[:, i], r) for i in range(3)], 1) / np.maximum(count, 1)[:, None]
+    d = q - c[lab]
+    cov = np.empty((r, 3, 3))
+    for i in range(3):
+        for j in range(i, 3):
+            cov[:, i, j] = cov[:, j, i] = np.bincount(lab, d[:, i] * d[:, j], r)
+    cov /= np.maximum(count, 1)[:, None, None]
+    vals, vecs = np.linalg.eigh(cov)
+    normal = vecs[:, :, 0]
+    normal *= np.where(normal[:, 2:3] < 0, -1.0, 1.0)
+    zmin = np.full(r, np.inf)
+    np.minimum.at(zmin, lab, q[:, 2])
+    return _Regions(count, c, normal, np.sqrt(np.maximum(vals[:, 0], 0)), zmin)
+
+
+def _coplanar(s: _Regions, pa: np.ndarray, pb: np.ndarray, p: GeometricParams) -> np.ndarray:
+    """Plane id per region: adjacent flat regions whose normals agree within about 10 degrees
+    and whose centroids lie within a voxel of each other's plane share one."""
+    flat = s.thickness < 0.5 * p.voxel_size
+    na, nb = s.normal[pa], s.normal[pb]
+    d = s.centroid[pb] - s.centroid[pa]
+    same = flat[pa] & flat[pb] & (np.abs(np.einsum("ij,ij->i", na, nb)) > 0.985) & \
+        (np.abs(np.einsum("ij,ij->i", d, na)) < p.voxel_size) & \
+        (np.abs(np.einsum("ij,ij->i", d, nb)) < p.voxel_size)
+    r = len(s.count)
+    graph = sparse.coo_matrix((np.ones(int(same.sum())), (pa[same], pb[same])), shape=(r, r))
+    return connected_components(graph, directed=False)[1]
+
+
+def _rests_on(pos: np.ndarray, sp: np.ndarray, plane: np.ndarray, s: _Regions, planes: _Regions,
+              top: np.ndarray, base: np.ndarray, p: GeometricParams) -> np.ndarray:
+    """For adjacent regions (top, base): does ``top`` rest on the horizontal plane that ``base``
+    belongs to, inside it (the plane surrounds it on most sides)?"""
+    v = p.voxel_size
+    bp = plane[base]
+    horizontal = (planes.normal[bp, 2] > 0.95) & (planes.thickness[bp] < v) & \
+        (planes.count[bp] * v * v >= 0.05) & (plane[top] != bp)
+    height = planes.centroid[bp, 2]
+    above = (s.centroid[top, 2] > height + v) & (s.zmin[top] > height - 2 * v)
+    out = np.zeros(len(top), bool)
+    todo = np.flatnonzero(horizontal & above)
+    if len(todo) == 0:
+        return out
+    cell = 2 * v
+    ij = np.floor(pos[:, :2] / cell).astype(np.int64)
+    plane_of_voxel = np.where(sp >= 0, plane[np.maximum(sp, 0)], -1)
+    angles = np.linspace(0, 2 * np.pi, _DIRECTIONS, endpoint=False)
+    dirs = np.c_[np.cos(angles), np.sin(angles)]
+    cells_of: dict[int, set] = {}
+    for t in todo:
+        ti, q = top[t], int(bp[t])
+        if q not in cells_of:
+            cells_of[q] = {tuple(c) for c in ij[plane_of_voxel == q]}
+        base_cells = cells_of[q]
+        pts = pos[sp == ti, :2]
+        c = pts.mean(0)
+        radius = float(np.percentile(np.linalg.norm(pts - c, axis=1), 90))
+        steps = np.arange(0.7 * radius, radius + 0.25, cell)
+        hits = 0
+        for d in dirs:
+            probe = np.floor((c + steps[:, None] * d) / cell).astype(np.int64)
+            hits += any(tuple(x) in base_cells for x in probe)
+        out[t] = hits >= _DIRECTIONS - 2
+    return out
+
+
+def _flat(pos: np.ndarray, obj: np.ndarray, k: int, p: GeometricParams) -> np.ndarray:
+    """Objects whose voxels lie within a voxel of one plane."""
+    if k == 0:
+        return np.zeros(0, bool)
+    s = _region_stats(pos, obj, k)
+    return s.thickness < 0.5 * p.voxel_size
