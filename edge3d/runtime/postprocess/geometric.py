@@ -54,6 +54,7 @@ _VERTICAL = 0.3  # |n_z| below this: a vertical surface
 _COVER_CELL = 0.1  # m: wall area is counted in cells of this size on the wall
 _FIT_SAMPLE = 6000  # wall hypotheses are scored on about this many voxels
 _DIRECTIONS = 8  # rays cast to test whether a plane surrounds what rests on it
+_COLOUR_STEP = 0.25  # RGB distance (0-1 per channel) that tells two objects' materials apart
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,9 @@ class GeometricParams:
         superpoint_k: Felzenszwalb's scale for the object superpoints.
         superpoint_min_size: smallest superpoint, in voxels.
         color_weight: weight of RGB distance against normal change in superpoint edges.
+        wall_color_k: Felzenszwalb's scale for the colour segments of walls.
+        wall_object_area: (least, most) area of a colour segment of a wall taken as an object
+            on it (m²): a door, a picture, a whiteboard.
         min_points: smallest instance, in input points at 2 cm spacing (scaled by
             (2 cm / spacing)² for sparser clouds).
         seed: seed of the wall search; the result is deterministic for a given input.
@@ -90,7 +94,7 @@ class GeometricParams:
     ceiling_min_height: float = 1.8
     plane_band: float = 0.03
     max_plane_band: float = 0.1
-    wall_min_height: float = 1.2
+    wall_min_height: float = 1.8
     wall_min_length: float = 1.0
     wall_min_area: float = 1.0
     max_walls: int = 12
@@ -98,13 +102,15 @@ class GeometricParams:
     superpoint_k: float = 0.05
     superpoint_min_size: int = 10
     color_weight: float = 0.5
+    wall_color_k: float = 1.0
+    wall_object_area: tuple[float, float] = (0.1, 4.0)
     min_points: int = 100
     seed: int = 0
 
     def __post_init__(self) -> None:
         for f in fields(self):
             v = getattr(self, f.name)
-            if not np.isfinite(v) or v < 0:
+            if not np.all(np.isfinite(v)) or np.any(np.asarray(v) < 0):
                 raise ValueError(f"GeometricParams.{f.name} must be a non-negative number, "
                                  f"got {v!r}")
         for name in ("voxel_size", "max_edge", "plane_band", "superpoint_k"):
@@ -172,6 +178,10 @@ class GeometricSegmenter:
         t2 = time.perf_counter()
         min_points = max(3, round(p.min_points * min(1.0, (_REFERENCE_SPACING / spacing) ** 2)))
         voxel_object, scores = find_objects(g, structure < 0, p, min_points)
+        on_wall, wall_scores = find_wall_attached(g, structure == WALL, p)
+        voxel_object = np.where(on_wall >= 0, on_wall + len(scores), voxel_object)
+        structure = np.where(on_wall >= 0, -1, structure).astype(np.int8)
+        scores = np.concatenate([scores, wall_scores])
         t3 = time.perf_counter()
         timings.update(graph=t1 - t0, structure=t2 - t1, objects=t3 - t2)
 
@@ -430,14 +440,16 @@ def find_objects(g: geoseg.SurfaceGraph, keep: np.ndarray, p: GeometricParams,
     cross = a != b
     pair = np.unique(np.minimum(a[cross], b[cross]) * r + np.maximum(a[cross], b[cross]))
     pa, pb = pair // r, pair % r
-    stats = _region_stats(g.positions, sp, r)
+    stats = _region_stats(g.positions, sp, r, g.colors)
     # Superpoints of one plane (a table top is dozens of them) join first, so that the support
     # test sees the whole plane around what rests on it.
     plane = _coplanar(stats, pa, pb, p)
     planes = _region_stats(g.positions, np.where(sp >= 0, plane[np.maximum(sp, 0)], -1),
-                           int(plane.max()) + 1)
+                           int(plane.max()) + 1, g.colors)
     cut = _rests_on(g.positions, sp, plane, stats, planes, pa, pb, p) | \
-        _rests_on(g.positions, sp, plane, stats, planes, pb, pa, p)
+        _rests_on(g.positions, sp, plane, stats, planes, pb, pa, p) | \
+        _other_colour(stats, plane, planes, pa, pb, p) | \
+        _other_colour(stats, plane, planes, pb, pa, p)
     graph = sparse.coo_matrix((np.ones(int((~cut).sum())), (pa[~cut], pb[~cut])), shape=(r, r))
     k, comp = connected_components(graph, directed=False)
     obj = np.where(sp >= 0, comp[np.maximum(sp, 0)], -1)
@@ -455,6 +467,54 @@ def find_objects(g: geoseg.SurfaceGraph, keep: np.ndarray, p: GeometricParams,
     return obj, scores
 
 
+def find_wall_attached(g: geoseg.SurfaceGraph, wall: np.ndarray, p: GeometricParams
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Objects flush with a wall, told apart by colour: a door, a picture, a whiteboard.
+
+    Felzenszwalb segments of the wall voxels on colour alone; a segment of
+    ``wall_object_area`` that fills at least half of its bounding rectangle on the wall is an
+    object. Scores are a third of a free-standing object's: a colour patch may also be a
+    shadow. Returns ``(object per voxel or -1, score per object)``.
+    """
+    m = len(g.positions)
+    none = np.full(m, -1, np.int64)
+    e = g.edges[g.mutual]
+    e = e[wall[e[:, 0]] & wall[e[:, 1]]]
+    if g.colors is None or len(e) == 0:
+        return none, np.zeros(0)
+    w = np.linalg.norm(g.colors[e[:, 0]] - g.colors[e[:, 1]], axis=1).astype(np.float32)
+    v2 = p.voxel_size ** 2
+    lo, hi = p.wall_object_area
+    seg = geoseg.felzenszwalb(m, e, w, p.wall_color_k, max(1, int(lo / v2))).astype(np.int64)
+    seg = np.where(wall, seg, -1)
+    ids, dense, counts = np.unique(seg[wall], return_inverse=True, return_counts=True)
+    label = np.full(m, -1, np.int64)
+    label[wall] = dense
+    # The largest colour segment of each connected wall is the wall itself.
+    graph = sparse.coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(m, m))
+    piece = connected_components(graph, directed=False)[1][wall]
+    largest = np.zeros(len(ids), bool)
+    by_size = np.lexsort((-counts[dense], piece))
+    first = np.r_[True, piece[by_size][1:] != piece[by_size][:-1]]
+    largest[dense[by_size][first]] = True
+    cand = np.flatnonzero((counts * v2 >= lo) & (counts * v2 <= hi) & ~largest)
+    out = np.full(m, -1, np.int64)
+    scores = []
+    for c in cand:
+        idx = np.flatnonzero(label == c)
+        q = g.positions[idx].astype(np.float64)
+        xy = q[:, :2] - q[:, :2].mean(0)
+        _, vecs = np.linalg.eigh(xy.T @ xy)
+        along = xy @ vecs[:, 1]
+        box = (along.max() - along.min() + p.voxel_size) * \
+            (q[:, 2].max() - q[:, 2].min() + p.voxel_size)
+        if len(idx) * v2 < 0.5 * box:
+            continue
+        out[idx] = len(scores)
+        scores.append((1.0 - np.exp(-len(idx) * v2 / SCORE_AREA)) / 3)
+    return out, np.asarray(scores, np.float64)
+
+
 def _subgraph(g: geoseg.SurfaceGraph, edges: np.ndarray) -> geoseg.SurfaceGraph:
     return geoseg.SurfaceGraph(g.voxel_size, g.positions, g.colors, g.normals, g.variation,
                                edges, np.ones(len(edges), bool), g.point_to_voxel)
@@ -466,15 +526,20 @@ class _Regions:
     centroid: np.ndarray  # [R, 3]
     normal: np.ndarray  # [R, 3], PCA, up
     thickness: np.ndarray  # [R], sqrt of the smallest eigenvalue
+    width: np.ndarray  # [R], sqrt of the middle eigenvalue
     zmin: np.ndarray  # [R]
+    zmax: np.ndarray  # [R]
+    color: np.ndarray | None  # [R, 3] mean colour
 
 
-def _region_stats(pos: np.ndarray, sp: np.ndarray, r: int) -> _Regions:
+def _region_stats(pos: np.ndarray, sp: np.ndarray, r: int,
+                  colors: np.ndarray | None = None) -> _Regions:
     sel = sp >= 0
     lab = sp[sel]
     q = pos[sel].astype(np.float64)
     count = np.bincount(lab, minlength=r).astype(np.float64)
-    c = np.stack([np.bincount(lab, q[:, i], r) for i in range(3)], 1) / np.maximum(count, 1)[:, None]
+    c = np.stack([np.bincount(lab, q[:, i], r) for i in range(3)], 1) / \
+        np.maximum(count, 1)[:, None]
     d = q - c[lab]
     cov = np.empty((r, 3, 3))
     for i in range(3):
@@ -484,9 +549,15 @@ def _region_stats(pos: np.ndarray, sp: np.ndarray, r: int) -> _Regions:
     vals, vecs = np.linalg.eigh(cov)
     normal = vecs[:, :, 0]
     normal *= np.where(normal[:, 2:3] < 0, -1.0, 1.0)
-    zmin = np.full(r, np.inf)
+    zmin, zmax = np.full(r, np.inf), np.full(r, -np.inf)
     np.minimum.at(zmin, lab, q[:, 2])
-    return _Regions(count, c, normal, np.sqrt(np.maximum(vals[:, 0], 0)), zmin)
+    np.maximum.at(zmax, lab, q[:, 2])
+    color = None
+    if colors is not None:
+        color = np.stack([np.bincount(lab, colors[sel, i], r) for i in range(3)], 1) / \
+            np.maximum(count, 1)[:, None]
+    return _Regions(count, c, normal, np.sqrt(np.maximum(vals[:, 0], 0)),
+                    np.sqrt(np.maximum(vals[:, 1], 0)), zmin, zmax, color)
 
 
 def _coplanar(s: _Regions, pa: np.ndarray, pb: np.ndarray, p: GeometricParams) -> np.ndarray:
@@ -538,6 +609,23 @@ def _rests_on(pos: np.ndarray, sp: np.ndarray, plane: np.ndarray, s: _Regions, p
             hits += any(tuple(x) in base_cells for x in probe)
         out[t] = hits >= _DIRECTIONS - 2
     return out
+
+
+def _other_colour(s: _Regions, plane: np.ndarray, planes: _Regions, side: np.ndarray,
+                  base: np.ndarray, p: GeometricParams) -> np.ndarray:
+    """For adjacent regions (side, base) where ``base`` belongs to a horizontal plane: is
+    ``side`` the face of another object standing on the plane's edge in a clearly different
+    colour (a bookshelf beside a desk)? A chair's back on its seat is usually one material."""
+    if s.color is None:
+        return np.zeros(len(side), bool)
+    v = p.voxel_size
+    bp = plane[base]
+    horizontal = (planes.normal[bp, 2] > 0.95) & (planes.thickness[bp] < v) & \
+        (planes.count[bp] * v * v >= 0.05) & (plane[side] != bp)
+    height = planes.centroid[bp, 2]
+    stands = (s.zmin[side] > height - 2 * v) & (s.centroid[side, 2] > height + v)
+    differs = np.linalg.norm(s.color[side] - planes.color[bp], axis=1) > _COLOUR_STEP
+    return horizontal & stands & differs & (s.count[side] * v * v >= 0.02)
 
 
 def _flat(pos: np.ndarray, obj: np.ndarray, k: int, p: GeometricParams) -> np.ndarray:
