@@ -148,6 +148,8 @@ class SurfaceGraph:
             edges join surfaces; a one-sided edge often reaches from the rim of one surface
             across a gap to a denser one nearby.
         point_to_voxel: int32 [N] the voxel of each input point.
+        spacing: typical distance between neighbouring input points (metres): from how many
+            points share a voxel where they do, else from the distance between voxels.
     """
 
     voxel_size: float
@@ -158,6 +160,7 @@ class SurfaceGraph:
     edges: np.ndarray
     mutual: np.ndarray
     point_to_voxel: np.ndarray
+    spacing: float
 
 
 def surface_graph(points: np.ndarray, colors: np.ndarray | None = None,
@@ -179,12 +182,26 @@ def surface_graph(points: np.ndarray, colors: np.ndarray | None = None,
     grid = voxelize(pts, voxel_size, None if colors is None else
                     np.ascontiguousarray(colors, dtype=np.float32))
     pos = grid.centroids
-    nbr, _ = knn_graph(pos, k, 5 * voxel_size if max_distance is None else max_distance)
+    nbr, dist = knn_graph(pos, k, 5 * voxel_size if max_distance is None else max_distance)
     normals, variation = pca_normals(pos, nbr)
     triples = _ext().unique_edges(nbr)
     return SurfaceGraph(voxel_size, pos, None if colors is None else grid.features, normals,
                         variation, np.ascontiguousarray(triples[:, :2]), triples[:, 2] == 1,
-                        grid.point_to_voxel)
+                        grid.point_to_voxel, _spacing(voxel_size, grid.voxel_offsets, dist))
+
+
+def _spacing(voxel_size: float, offsets: np.ndarray, dist: np.ndarray) -> float:
+    """Point spacing: a surface crossing a voxel holds about (voxel / spacing)² points, so
+    where the fuller voxels hold several, ``voxel / sqrt(count)``; where they hold one, the
+    points are at least a voxel apart and the nearest-neighbour distance tells."""
+    counts = np.diff(offsets)
+    if len(counts) == 0:
+        return voxel_size
+    full = float(np.percentile(counts, 75))
+    if full >= 2:
+        return voxel_size / float(np.sqrt(full))
+    nearest = dist[:, 0][np.isfinite(dist[:, 0])]
+    return float(np.median(nearest)) if len(nearest) else voxel_size
 
 
 def superpoints(points: np.ndarray, colors: np.ndarray | None = None, voxel_size: float = 0.02,

@@ -28,7 +28,9 @@ on gravity-aligned clouds (z up) of any density: fused maps, mesh vertices, sing
 
 Score (used to rank instances for AP): ``1 - exp(-area / 0.25 m²)`` from the instance's voxel
 count, times 0.5 when the instance is a single flat patch (leftovers of walls and floors rank
-below things with volume).
+below things with volume), times ``exp(-(d - 2.5 m))`` when its horizontal extent ``d`` is
+beyond what one piece of furniture spans (such an instance is more likely several merged).
+Objects carved from walls by colour score a third of that.
 """
 
 from __future__ import annotations
@@ -41,7 +43,6 @@ import numpy as np
 from scipy import ndimage, sparse
 from scipy.sparse.csgraph import connected_components
 
-from edge3d.geometry import point_spacing
 from edge3d.native import geoseg
 from edge3d.types import Instance, SegmentationResult
 
@@ -52,8 +53,9 @@ _REFERENCE_SPACING = 0.02  # m: ``min_points`` is meant at this point spacing
 _HORIZONTAL = 0.9  # |n_z| above this: a horizontal surface
 _VERTICAL = 0.3  # |n_z| below this: a vertical surface
 _COVER_CELL = 0.1  # m: wall area is counted in cells of this size on the wall
-_FIT_SAMPLE = 6000  # wall hypotheses are scored on about this many voxels
+_HOUGH_ANGLE = np.deg2rad(2.0)  # angle bins of the wall search
 _DIRECTIONS = 8  # rays cast to test whether a plane surrounds what rests on it
+_FURNITURE_SPAN = 2.5  # m: scores fall by e per metre of horizontal extent beyond this
 _COLOUR_STEP = 0.25  # RGB distance (0-1 per channel) that tells two objects' materials apart
 
 
@@ -75,7 +77,6 @@ class GeometricParams:
         wall_min_length: a wall is at least this long.
         wall_min_area: a wall covers at least this much (m², counted in 10 cm cells).
         max_walls: at most this many walls are removed.
-        wall_hypotheses: planes proposed per wall search.
         superpoint_k: Felzenszwalb's scale for the object superpoints.
         superpoint_min_size: smallest superpoint, in voxels.
         color_weight: weight of RGB distance against normal change in superpoint edges.
@@ -84,7 +85,6 @@ class GeometricParams:
             on it (m²): a door, a picture, a whiteboard.
         min_points: smallest instance, in input points at 2 cm spacing (scaled by
             (2 cm / spacing)² for sparser clouds).
-        seed: seed of the wall search; the result is deterministic for a given input.
     """
 
     voxel_size: float = 0.03
@@ -98,14 +98,12 @@ class GeometricParams:
     wall_min_length: float = 1.0
     wall_min_area: float = 1.0
     max_walls: int = 12
-    wall_hypotheses: int = 150
     superpoint_k: float = 0.05
     superpoint_min_size: int = 10
     color_weight: float = 0.5
     wall_color_k: float = 1.0
     wall_object_area: tuple[float, float] = (0.1, 4.0)
     min_points: int = 100
-    seed: int = 0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -170,9 +168,10 @@ class GeometricSegmenter:
         if n == 0:
             return SegmentationResult(labels, classes, [], list(CLASS_NAMES), timings)
         t0 = time.perf_counter()
-        spacing = point_spacing(points)
-        g = geoseg.surface_graph(points, colors, p.voxel_size, p.neighbors,
-                                 max(p.max_edge, 2.5 * spacing))
+        g = geoseg.surface_graph(points, colors, p.voxel_size, p.neighbors, p.max_edge)
+        spacing = g.spacing
+        if 2.5 * spacing > p.max_edge:  # a sparse cloud: let the graph reach its neighbours
+            g = geoseg.surface_graph(points, colors, p.voxel_size, p.neighbors, 2.5 * spacing)
         t1 = time.perf_counter()
         structure = find_structure(g, p)
         t2 = time.perf_counter()
@@ -316,26 +315,50 @@ def _walls(pos: np.ndarray, nrm: np.ndarray, free: np.ndarray, floor_z: float | 
     nxy = nrm[:, :2].astype(np.float64)
     nxy /= np.maximum(np.linalg.norm(nxy, axis=1, keepdims=True), 1e-9)
     fit_band = max(p.plane_band, 1.5 * p.voxel_size)
-    rng = np.random.default_rng(p.seed)
+    # Hough transform on the voxels' own normals: each vertical voxel votes for the one line
+    # through it that its normal allows, (angle mod 180 degrees, offset). Peaks are wall
+    # candidates, tried in order of votes; a candidate's inliers are taken exactly (near the
+    # line, normal aligned) and leave the vote for later candidates.
+    theta = np.mod(np.arctan2(nxy[cand, 1], nxy[cand, 0]), np.pi)
+    unit = np.c_[np.cos(theta), np.sin(theta)]
+    rho = np.einsum("ij,ij->i", unit, xy[cand])
+    t_bins = int(np.ceil(np.pi / _HOUGH_ANGLE))
+    ti = np.minimum((theta / _HOUGH_ANGLE).astype(np.int64), t_bins - 1)
+    r0 = rho.min()
+    ri = ((rho - r0) / fit_band).astype(np.int64)
+    r_bins = int(ri.max()) + 1
+    alive = np.ones(len(cand), bool)
     walls: list[_Wall] = []
-    min_voxels = max(10, p.wall_min_area / p.voxel_size ** 2 * 0.25)
+    min_votes = max(10.0, 0.05 * p.wall_min_area / p.voxel_size ** 2)
     for _ in range(3 * p.max_walls):
-        if len(cand) < min_voxels or len(walls) >= p.max_walls:
+        if len(walls) >= p.max_walls:
             break
-        sample = cand[rng.permutation(len(cand))[:_FIT_SAMPLE]]
-        seeds = sample[rng.integers(0, len(sample), p.wall_hypotheses)]
-        normals, offsets = nxy[seeds], np.einsum("ij,ij->i", nxy[seeds], xy[seeds])
-        near = np.abs(xy[sample] @ normals.T - offsets) < fit_band
-        aligned = np.abs(nxy[sample] @ normals.T) > 0.9
-        h = int(np.argmax((near & aligned).sum(0)))
-        normal, offset = normals[h], float(offsets[h])
-        inl = cand[(np.abs(xy[cand] @ normal - offset) < fit_band) &
-                   (np.abs(nxy[cand] @ normal) > 0.9)]
-        if len(inl) < min_voxels * len(sample) / max(len(cand), 1) * 0.5 and len(inl) < 10:
+        votes = np.bincount(ti[alive] * r_bins + ri[alive], minlength=t_bins * r_bins)
+        votes = ndimage.uniform_filter(votes.reshape(t_bins, r_bins).astype(np.float64), 3,
+                                       mode="wrap") * 9
+        peak = int(np.argmax(votes))
+        if votes.flat[peak] < min_votes:
             break
-        normal, offset = _refine_line(xy[inl], normal, offset)
-        cand = np.setdiff1d(cand, inl, assume_unique=True)
-        wall = _accept_wall(pos, xy, free, inl, normal, offset, base, min_height, p)
+        pt, pr = divmod(peak, r_bins)
+        angle = (pt + 0.5) * _HOUGH_ANGLE
+        normal = np.array([np.cos(angle), np.sin(angle)])
+        offset = r0 + (pr + 0.5) * fit_band
+        # Inliers lie in bins around the peak (the refit moves the line by less than that);
+        # near the wrap of the angle the offsets change sign.
+        dt = np.abs(ti - pt)
+        wrap = (dt >= t_bins - 4) & (np.abs(rho + offset) < 5 * fit_band)
+        local = np.flatnonzero(alive & (((dt <= 4) & (np.abs(ri - pr) <= 4)) | wrap))
+        near = local[(np.abs(xy[cand[local]] @ normal - offset) < fit_band) &
+                     (np.abs(nxy[cand[local]] @ normal) > 0.9)]
+        if len(near) < 3:
+            # The smoothed peak lies between the voxels' own bins: spend its bins' votes.
+            alive &= ~((np.abs(ti - pt) <= 1) & (np.abs(ri - pr) <= 1))
+            continue
+        normal, offset = _refine_line(xy[cand[near]], normal, offset)
+        near = np.union1d(near, local[(np.abs(xy[cand[local]] @ normal - offset) < fit_band) &
+                                      (np.abs(nxy[cand[local]] @ normal) > 0.9)])
+        alive[near] = False
+        wall = _accept_wall(pos, xy, free, cand[near], normal, offset, base, min_height, p)
         if wall is not None:
             walls.append(wall)
     for wall in _drop_fronts(walls):
@@ -461,10 +484,7 @@ def find_objects(g: geoseg.SurfaceGraph, keep: np.ndarray, p: GeometricParams,
     remap = np.full(k, -1, np.int64)
     remap[ok] = np.arange(int(ok.sum()))
     obj = np.where(obj >= 0, remap[np.maximum(obj, 0)], -1)
-    area = counts[ok] * p.voxel_size ** 2
-    flat = _flat(g.positions, obj, int(ok.sum()), p)
-    scores = (1.0 - np.exp(-area / SCORE_AREA)) * np.where(flat, 0.5, 1.0)
-    return obj, scores
+    return obj, _scores(g.positions, obj, int(ok.sum()), p)
 
 
 def find_wall_attached(g: geoseg.SurfaceGraph, wall: np.ndarray, p: GeometricParams
@@ -488,8 +508,6 @@ def find_wall_attached(g: geoseg.SurfaceGraph, wall: np.ndarray, p: GeometricPar
     seg = geoseg.felzenszwalb(m, e, w, p.wall_color_k, max(1, int(lo / v2))).astype(np.int64)
     seg = np.where(wall, seg, -1)
     ids, dense, counts = np.unique(seg[wall], return_inverse=True, return_counts=True)
-    label = np.full(m, -1, np.int64)
-    label[wall] = dense
     # The largest colour segment of each connected wall is the wall itself.
     graph = sparse.coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(m, m))
     piece = connected_components(graph, directed=False)[1][wall]
@@ -500,8 +518,10 @@ def find_wall_attached(g: geoseg.SurfaceGraph, wall: np.ndarray, p: GeometricPar
     cand = np.flatnonzero((counts * v2 >= lo) & (counts * v2 <= hi) & ~largest)
     out = np.full(m, -1, np.int64)
     scores = []
+    members = np.flatnonzero(wall)[np.argsort(dense, kind="stable")]
+    starts = np.r_[0, np.cumsum(counts)]
     for c in cand:
-        idx = np.flatnonzero(label == c)
+        idx = members[starts[c]:starts[c + 1]]
         q = g.positions[idx].astype(np.float64)
         xy = q[:, :2] - q[:, :2].mean(0)
         _, vecs = np.linalg.eigh(xy.T @ xy)
@@ -517,7 +537,7 @@ def find_wall_attached(g: geoseg.SurfaceGraph, wall: np.ndarray, p: GeometricPar
 
 def _subgraph(g: geoseg.SurfaceGraph, edges: np.ndarray) -> geoseg.SurfaceGraph:
     return geoseg.SurfaceGraph(g.voxel_size, g.positions, g.colors, g.normals, g.variation,
-                               edges, np.ones(len(edges), bool), g.point_to_voxel)
+                               edges, np.ones(len(edges), bool), g.point_to_voxel, g.spacing)
 
 
 @dataclass
@@ -628,9 +648,20 @@ def _other_colour(s: _Regions, plane: np.ndarray, planes: _Regions, side: np.nda
     return horizontal & stands & differs & (s.count[side] * v * v >= 0.02)
 
 
-def _flat(pos: np.ndarray, obj: np.ndarray, k: int, p: GeometricParams) -> np.ndarray:
-    """Objects whose voxels lie within a voxel of one plane."""
+def _scores(pos: np.ndarray, obj: np.ndarray, k: int, p: GeometricParams) -> np.ndarray:
+    """Instance scores (module docstring): surface area, discounted for a single flat patch and
+    for a horizontal extent beyond what one piece of furniture spans."""
     if k == 0:
-        return np.zeros(0, bool)
+        return np.zeros(0)
     s = _region_stats(pos, obj, k)
-    return s.thickness < 0.5 * p.voxel_size
+    sel = obj >= 0
+    lo = np.stack([np.full(k, np.inf)] * 2, 1)
+    hi = -lo
+    for a in range(2):
+        np.minimum.at(lo[:, a], obj[sel], pos[sel, a])
+        np.maximum.at(hi[:, a], obj[sel], pos[sel, a])
+    diagonal = np.linalg.norm(hi - lo, axis=1)
+    area = s.count * p.voxel_size ** 2
+    return (1.0 - np.exp(-area / SCORE_AREA)) * \
+        np.where(s.thickness < 0.5 * p.voxel_size, 0.5, 1.0) * \
+        np.exp(-np.maximum(diagonal - _FURNITURE_SPAN, 0.0))

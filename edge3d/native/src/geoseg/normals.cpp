@@ -1,6 +1,5 @@
-// PCA normals over the surface graph: the covariance of a point and its neighbours, solved by
-// cyclic Jacobi rotations in double precision (exact to rounding for 3x3, no branches on
-// degenerate spectra that closed-form solvers need).
+// PCA normals over the surface graph: the covariance of a point and its neighbours, its
+// smallest eigenvector in closed form, in double precision.
 #include <algorithm>
 #include <cmath>
 #include <utility>
@@ -11,48 +10,65 @@
 namespace edge3d::geoseg {
 namespace {
 
-// Eigenvalues (ascending) and eigenvectors (columns of v) of the symmetric matrix a.
-void jacobi3(double a[3][3], double w[3], double v[3][3]) {
-  for (int i = 0; i < 3; ++i)
-    for (int j = 0; j < 3; ++j) v[i][j] = i == j ? 1.0 : 0.0;
-  for (int sweep = 0; sweep < 32; ++sweep) {
-    const double off = a[0][1] * a[0][1] + a[0][2] * a[0][2] + a[1][2] * a[1][2];
-    const double diag = a[0][0] * a[0][0] + a[1][1] * a[1][1] + a[2][2] * a[2][2];
-    if (off <= 1e-30 * diag || off == 0.0) break;
-    for (int p = 0; p < 2; ++p)
-      for (int q = p + 1; q < 3; ++q) {
-        if (a[p][q] == 0.0) continue;
-        const double theta = (a[q][q] - a[p][p]) / (2.0 * a[p][q]);
-        const double t = (theta >= 0 ? 1.0 : -1.0) / (std::fabs(theta) + std::sqrt(theta * theta + 1.0));
-        const double c = 1.0 / std::sqrt(t * t + 1.0), s = t * c;
-        for (int r = 0; r < 3; ++r) {  // a <- a J
-          const double arp = a[r][p], arq = a[r][q];
-          a[r][p] = c * arp - s * arq;
-          a[r][q] = s * arp + c * arq;
-        }
-        for (int r = 0; r < 3; ++r) {  // a <- J^T a
-          const double apr = a[p][r], aqr = a[q][r];
-          a[p][r] = c * apr - s * aqr;
-          a[q][r] = s * apr + c * aqr;
-        }
-        for (int r = 0; r < 3; ++r) {
-          const double vrp = v[r][p], vrq = v[r][q];
-          v[r][p] = c * vrp - s * vrq;
-          v[r][q] = s * vrp + c * vrq;
-        }
-      }
+// Unit eigenvector of the smallest eigenvalue of the symmetric matrix a, and the three
+// eigenvalues ascending. The eigenvalues come in closed form (the trigonometric solution of the
+// characteristic cubic); the eigenvector is the largest cross product of two rows of
+// a - l0 I, which is orthogonal to both and so spans its null space. When l0 is (near) double,
+// every cross product vanishes and the row space is a line: any unit vector orthogonal to it
+// is an eigenvector.
+void smallest_eigenvector(const double a[3][3], double w[3], double n[3]) {
+  const double p1 = a[0][1] * a[0][1] + a[0][2] * a[0][2] + a[1][2] * a[1][2];
+  const double q = (a[0][0] + a[1][1] + a[2][2]) / 3.0;
+  const double p2 = (a[0][0] - q) * (a[0][0] - q) + (a[1][1] - q) * (a[1][1] - q) +
+                    (a[2][2] - q) * (a[2][2] - q) + 2.0 * p1;
+  const double p = std::sqrt(p2 / 6.0);
+  if (p == 0.0) {  // a multiple of the identity: every direction is an eigenvector
+    w[0] = w[1] = w[2] = q;
+    n[0] = 0.0, n[1] = 0.0, n[2] = 1.0;
+    return;
   }
-  int idx[3] = {0, 1, 2};
+  double b[3][3];
   for (int i = 0; i < 3; ++i)
-    for (int j = i + 1; j < 3; ++j)
-      if (a[idx[j]][idx[j]] < a[idx[i]][idx[i]]) std::swap(idx[i], idx[j]);
-  double vs[3][3];
-  for (int c = 0; c < 3; ++c) {
-    w[c] = a[idx[c]][idx[c]];
-    for (int r = 0; r < 3; ++r) vs[r][c] = v[r][idx[c]];
+    for (int j = 0; j < 3; ++j) b[i][j] = (a[i][j] - (i == j ? q : 0.0)) / p;
+  const double det = b[0][0] * (b[1][1] * b[2][2] - b[1][2] * b[2][1]) -
+                     b[0][1] * (b[1][0] * b[2][2] - b[1][2] * b[2][0]) +
+                     b[0][2] * (b[1][0] * b[2][1] - b[1][1] * b[2][0]);
+  const double r = std::clamp(det / 2.0, -1.0, 1.0);
+  const double phi = std::acos(r) / 3.0;
+  constexpr double kThird = 2.0943951023931954923;  // 2 pi / 3
+  w[2] = q + 2.0 * p * std::cos(phi);
+  w[0] = q + 2.0 * p * std::cos(phi + kThird);
+  w[1] = 3.0 * q - w[0] - w[2];
+  double m[3][3];
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) m[i][j] = a[i][j] - (i == j ? w[0] : 0.0);
+  double best = 0.0;
+  for (int i = 0; i < 3; ++i) {
+    const double* u = m[i];
+    const double* v = m[(i + 1) % 3];
+    const double c[3] = {u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2],
+                         u[0] * v[1] - u[1] * v[0]};
+    const double len = c[0] * c[0] + c[1] * c[1] + c[2] * c[2];
+    if (len > best) best = len, n[0] = c[0], n[1] = c[1], n[2] = c[2];
   }
-  for (int r = 0; r < 3; ++r)
-    for (int c = 0; c < 3; ++c) v[r][c] = vs[r][c];
+  if (best > 1e-24 * p2 * p2 * p * p) {
+    const double len = std::sqrt(best);
+    for (int k = 0; k < 3; ++k) n[k] /= len;
+    return;
+  }
+  // Double smallest eigenvalue: the rows of m span one line; take a vector orthogonal to it.
+  int row = 0;
+  double row_len = 0.0;
+  for (int i = 0; i < 3; ++i) {
+    const double len = m[i][0] * m[i][0] + m[i][1] * m[i][1] + m[i][2] * m[i][2];
+    if (len > row_len) row_len = len, row = i;
+  }
+  const double* u = m[row];
+  const double e[3] = {std::fabs(u[0]) < std::fabs(u[1]) ? 1.0 : 0.0,
+                       std::fabs(u[0]) < std::fabs(u[1]) ? 0.0 : 1.0, 0.0};
+  n[0] = u[1] * e[2] - u[2] * e[1], n[1] = u[2] * e[0] - u[0] * e[2], n[2] = u[0] * e[1] - u[1] * e[0];
+  const double len = std::sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
+  for (int k = 0; k < 3; ++k) n[k] /= len;
 }
 
 }  // namespace
@@ -82,9 +98,9 @@ void pca_normals(const float* points, int64_t n, const int32_t* nbr, int k, floa
       }
       for (int r = 0; r < 3; ++r)
         for (int c = 0; c < r; ++c) cov[r][c] = cov[c][r];
-      double w[3], v[3][3];
-      jacobi3(cov, w, v);
-      double nx = v[0][0], ny = v[1][0], nz = v[2][0];
+      double w[3], v[3];
+      smallest_eigenvector(cov, w, v);
+      double nx = v[0], ny = v[1], nz = v[2];
       if (nz < 0 || (nz == 0 && (nx < 0 || (nx == 0 && ny < 0)))) nx = -nx, ny = -ny, nz = -nz;
       const double norm = std::sqrt(nx * nx + ny * ny + nz * nz);
       out[0] = static_cast<float>(nx / norm);
