@@ -29,8 +29,8 @@ import numpy as np
 from edge3d.native._loader import load_extension
 from edge3d.native.index import voxelize
 
-__all__ = ["SurfaceGraph", "felzenszwalb", "knn_graph", "pca_normals", "superpoints",
-           "surface_graph"]
+__all__ = ["SurfaceGraph", "edge_weights", "felzenszwalb", "knn_graph", "pca_normals",
+           "superpoints", "surface_graph"]
 
 
 @functools.cache

@@ -37,6 +37,13 @@ add(samples)
 add(native.ball_query(points, points[::50], 0.1, 16))
 add(*native.knn(points, points[::20], 8))
 add(*native.three_nn_weights(points[samples], points[::10]))
+g = native.surface_graph(points, features[:, :3] * 0.1 + 0.5, 0.05, 8, 0.3)
+add(g.positions, g.normals, g.variation, g.edges, g.mutual)
+add(*native.knn_graph(points, 12, 0.2))
+add(native.superpoints(points, None, 0.05, graph=g))
+import edge3d
+r = edge3d.Segmenter("geometric").segment(points * 0.5)
+add(r.labels, r.classes, np.array([i.score for i in r.instances]))
 print(digest.hexdigest())
 """
 

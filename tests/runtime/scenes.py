@@ -32,10 +32,10 @@ def box_surface(lo, hi, spacing: float) -> np.ndarray:
 
 
 def room_scene(spacing: float = 0.02, noise: float = 0.003, seed: int = 0,
-               boxes=BOXES, offset=(0.0, 0.0, 0.0)) -> tuple[np.ndarray, np.ndarray]:
+               boxes=BOXES, offset=(0.0, 0.0, 0.0), size=ROOM) -> tuple[np.ndarray, np.ndarray]:
     """Floor, four walls and ``boxes``: float32 [N, 3] points and int [N] ground truth
     (0 for floor and walls, k for the k-th box, from 1)."""
-    sx, sy, sz = ROOM
+    sx, sy, sz = size
     parts = [box_surface((0, 0, 0), (sx, sy, 0), spacing)]
     g = np.arange(0, sz, spacing)
     for (x0, y0), (x1, y1) in (((0, 0), (sx, 0)), ((0, sy), (sx, sy)), ((0, 0), (0, sy)),
@@ -48,6 +48,43 @@ def room_scene(spacing: float = 0.02, noise: float = 0.003, seed: int = 0,
         parts.append(box_surface(lo, hi, spacing))
         labels.append(k + 1)
     gt = np.concatenate([np.full(len(p), lab) for p, lab in zip(parts, labels, strict=True)])
-    pts = np.concatenate(parts)
+    pts = np.concatenate(parts).astype(np.float64)
     pts += np.random.default_rng(seed).normal(0, noise, pts.shape)
     return (pts + np.asarray(offset)).astype(np.float32), gt
+
+
+def purity(result, gt, pts):
+    """For each ground-truth box: the instance holding most of its points above the floor
+    (a box's bottom face lies in the floor plane), and the share."""
+    found = {}
+    for k in range(1, gt.max() + 1):
+        lab = result.labels[(gt == k) & (pts[:, 2] > 0.05)]
+        total = len(lab)
+        lab = lab[lab >= 0]
+        if len(lab) == 0:
+            continue
+        ids, counts = np.unique(lab, return_counts=True)
+        found[k] = (int(ids[np.argmax(counts)]), counts.max() / total)
+    return found
+
+
+def scanned_boxes(boxes, spacing: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
+    """The faces of ``boxes`` as a scan sees them: points inside or on another box (a face in
+    contact, the underside on the floor) are not there. Returns points and the box index of
+    each (from 0)."""
+    pts, owner = [], []
+    for k, (lo, hi) in enumerate(boxes):
+        p = box_surface(lo, hi, spacing)
+        p = p[p[:, 2] > 1e-6]  # the bottom face lies on the floor
+        for j, (lo2, hi2) in enumerate(boxes):
+            if j != k:
+                p = p[~np.all((p > np.asarray(lo2) - 1e-3) & (p < np.asarray(hi2) + 1e-3), 1)]
+        pts.append(p)
+        owner.append(np.full(len(p), k))
+    return np.concatenate(pts), np.concatenate(owner)
+
+
+def floor_and_walls(size=ROOM, spacing: float = 0.02) -> np.ndarray:
+    """A floor and four walls (without objects)."""
+    pts, _ = room_scene(spacing=spacing, noise=0.0, boxes=(), size=size)
+    return pts

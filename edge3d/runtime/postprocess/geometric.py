@@ -55,8 +55,10 @@ _VERTICAL = 0.3  # |n_z| below this: a vertical surface
 _COVER_CELL = 0.1  # m: wall area is counted in cells of this size on the wall
 _HOUGH_ANGLE = np.deg2rad(2.0)  # angle bins of the wall search
 _DIRECTIONS = 8  # rays cast to test whether a plane surrounds what rests on it
+_JUNCTION_VOXELS = 40  # superpoints smaller than this may be the seam of an object and a plane
+_STACK_GAP = 0.3  # m: a piece this low, this far under another object, is part of it
+_STACK_CELL = 0.05  # m: footprint cells of the stacking test
 _FURNITURE_SPAN = 2.5  # m: scores fall by e per metre of horizontal extent beyond this
-_COLOUR_STEP = 0.25  # RGB distance (0-1 per channel) that tells two objects' materials apart
 
 
 @dataclass(frozen=True)
@@ -168,15 +170,20 @@ class GeometricSegmenter:
         if n == 0:
             return SegmentationResult(labels, classes, [], list(CLASS_NAMES), timings)
         t0 = time.perf_counter()
-        g = geoseg.surface_graph(points, colors, p.voxel_size, p.neighbors, p.max_edge)
+        # A local frame: clouds in map or GNSS coordinates are kilometres from the origin,
+        # where float32 keeps only fractions of a millimetre and the sums behind normals and
+        # plane fits lose the rest.
+        origin = np.floor(points.min(0).astype(np.float64))
+        local = (points - origin).astype(np.float32)
+        g = geoseg.surface_graph(local, colors, p.voxel_size, p.neighbors, p.max_edge)
         spacing = g.spacing
         if 2.5 * spacing > p.max_edge:  # a sparse cloud: let the graph reach its neighbours
-            g = geoseg.surface_graph(points, colors, p.voxel_size, p.neighbors, 2.5 * spacing)
+            g = geoseg.surface_graph(local, colors, p.voxel_size, p.neighbors, 2.5 * spacing)
         t1 = time.perf_counter()
-        structure = find_structure(g, p)
+        structure, floor_z = find_structure(g, p)
         t2 = time.perf_counter()
         min_points = max(3, round(p.min_points * min(1.0, (_REFERENCE_SPACING / spacing) ** 2)))
-        voxel_object, scores = find_objects(g, structure < 0, p, min_points)
+        voxel_object, scores = find_objects(g, structure < 0, floor_z, p, min_points)
         on_wall, wall_scores = find_wall_attached(g, structure == WALL, p)
         voxel_object = np.where(on_wall >= 0, on_wall + len(scores), voxel_object)
         structure = np.where(on_wall >= 0, -1, structure).astype(np.int8)
@@ -208,8 +215,10 @@ class GeometricSegmenter:
 # Structure: floor, ceiling, walls
 
 
-def find_structure(g: geoseg.SurfaceGraph, p: GeometricParams) -> np.ndarray:
-    """Per voxel: -1 (not structure), FLOOR, WALL or CEILING."""
+def find_structure(g: geoseg.SurfaceGraph, p: GeometricParams
+                   ) -> tuple[np.ndarray, float | None]:
+    """Per voxel -1 (not structure), FLOOR, WALL or CEILING; and the floor's height (None when
+    no floor was found)."""
     pos, nrm = g.positions, g.normals
     out = np.full(len(pos), -1, np.int8)
     floor_z, floor_mask, ceiling_mask = _floor_and_ceiling(pos, nrm, p)
@@ -217,7 +226,7 @@ def find_structure(g: geoseg.SurfaceGraph, p: GeometricParams) -> np.ndarray:
     out[ceiling_mask] = CEILING
     free = out < 0
     out[free & _walls(pos, nrm, free, floor_z, p)] = WALL
-    return out
+    return out, floor_z
 
 
 def _floor_and_ceiling(pos: np.ndarray, nrm: np.ndarray, p: GeometricParams
@@ -340,33 +349,69 @@ def _walls(pos: np.ndarray, nrm: np.ndarray, free: np.ndarray, floor_z: float | 
         if votes.flat[peak] < min_votes:
             break
         pt, pr = divmod(peak, r_bins)
-        angle = (pt + 0.5) * _HOUGH_ANGLE
-        normal = np.array([np.cos(angle), np.sin(angle)])
-        offset = r0 + (pr + 0.5) * fit_band
-        # Inliers lie in bins around the peak (the refit moves the line by less than that);
-        # near the wrap of the angle the offsets change sign.
+        # The line of the peak: the mean over the voxels voting in its window, not the bin's
+        # centre (a smoothed peak can sit a bin off, and a bin is 2 degrees wide).
         dt = np.abs(ti - pt)
-        wrap = (dt >= t_bins - 4) & (np.abs(rho + offset) < 5 * fit_band)
-        local = np.flatnonzero(alive & (((dt <= 4) & (np.abs(ri - pr) <= 4)) | wrap))
+        dt = np.minimum(dt, t_bins - dt)
+        window = alive & (dt <= 1) & (np.abs(ri - pr) <= 1)
+        if window.sum() < 3:
+            alive &= ~window
+            continue
+        angle = 0.5 * np.arctan2(np.sin(2 * theta[window]).sum(), np.cos(2 * theta[window]).sum())
+        normal = np.array([np.cos(angle), np.sin(angle)])
+        offset = float(np.median(xy[cand[window]] @ normal))
+        # Inliers lie in bins around the peak (the refit moves the line by less than that);
+        # across the wrap of the angle the offsets change sign.
+        local = np.flatnonzero(alive & (dt <= 4) & (np.minimum(np.abs(rho - offset),
+                                                              np.abs(rho + offset)) <
+                                                   5 * fit_band))
         near = local[(np.abs(xy[cand[local]] @ normal - offset) < fit_band) &
                      (np.abs(nxy[cand[local]] @ normal) > 0.9)]
         if len(near) < 3:
-            # The smoothed peak lies between the voxels' own bins: spend its bins' votes.
-            alive &= ~((np.abs(ti - pt) <= 1) & (np.abs(ri - pr) <= 1))
+            alive &= ~window
             continue
-        normal, offset = _refine_line(xy[cand[near]], normal, offset)
+        # Refit on the voxels closest to the line: a parallel surface a few centimetres in
+        # front (a wardrobe's back against the wall) would otherwise tilt it.
+        for band in (fit_band, 0.5 * fit_band):
+            close = near[np.abs(xy[cand[near]] @ normal - offset) < band]
+            if len(close) >= 3:
+                normal, offset = _refine_line(xy[cand[close]], normal, offset)
         near = np.union1d(near, local[(np.abs(xy[cand[local]] @ normal - offset) < fit_band) &
                                       (np.abs(nxy[cand[local]] @ normal) > 0.9)])
         alive[near] = False
+        if any(_same_plane(w, normal, offset) for w in walls):
+            continue  # the rim of a wall already found (its corners, its noisy fringe)
         wall = _accept_wall(pos, xy, free, cand[near], normal, offset, base, min_height, p)
         if wall is not None:
             walls.append(wall)
+            # Everything vertical in the wall's band is spent, so it is not found again.
+            d = xy[cand] @ wall.normal - wall.offset
+            t = xy[cand] @ np.array([-wall.normal[1], wall.normal[0]])
+            alive &= ~((np.abs(d) < wall.band + fit_band) & (t > wall.along[0] - fit_band) &
+                       (t < wall.along[1] + fit_band))
     for wall in _drop_fronts(walls):
         d = xy @ wall.normal - wall.offset
         t = xy @ np.array([-wall.normal[1], wall.normal[0]])
-        out |= free & (np.abs(d) < wall.band) & (t > wall.along[0] - wall.band) & \
-            (t < wall.along[1] + wall.band)
+        # The ends reach into the corners, where voxels spanning two walls lean halfway.
+        reach = wall.band + 2 * p.voxel_size
+        out |= free & (np.abs(d) < wall.band) & (t > wall.along[0] - reach) & \
+            (t < wall.along[1] + reach)
     return out
+
+
+def _same_plane(wall: _Wall, normal: np.ndarray, offset: float) -> bool:
+    """Whether the line (normal, offset) lies along ``wall``: within 5 degrees and, at the
+    wall's ends, within its band plus 10 cm."""
+    cos = float(wall.normal @ normal)
+    if abs(cos) < np.cos(np.deg2rad(5.0)):
+        return False
+    direction = np.array([-wall.normal[1], wall.normal[0]])
+    sign = 1.0 if cos > 0 else -1.0
+    for t in wall.along:
+        q = wall.offset * wall.normal + t * direction  # a point of the wall
+        if abs(sign * (q @ normal) - sign * offset) > wall.band + 0.1:
+            return False
+    return True
 
 
 def _refine_line(xy: np.ndarray, normal: np.ndarray, offset: float) -> tuple[np.ndarray, float]:
@@ -441,9 +486,9 @@ def _drop_fronts(walls: list[_Wall]) -> list[_Wall]:
 # Objects: superpoints merged unless one rests on the other
 
 
-def find_objects(g: geoseg.SurfaceGraph, keep: np.ndarray, p: GeometricParams,
-                 min_points: int) -> tuple[np.ndarray, np.ndarray]:
-    """Objects among the voxels ``keep``.
+def find_objects(g: geoseg.SurfaceGraph, keep: np.ndarray, floor_z: float | None,
+                 p: GeometricParams, min_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Objects among the voxels ``keep``; ``floor_z`` is the floor's height, if known.
 
     Returns ``(object per voxel, -1 for none; score per object)``.
     """
@@ -463,19 +508,22 @@ def find_objects(g: geoseg.SurfaceGraph, keep: np.ndarray, p: GeometricParams,
     cross = a != b
     pair = np.unique(np.minimum(a[cross], b[cross]) * r + np.maximum(a[cross], b[cross]))
     pa, pb = pair // r, pair % r
-    stats = _region_stats(g.positions, sp, r, g.colors)
+    stats = _region_stats(g.positions, sp, r)
     # Superpoints of one plane (a table top is dozens of them) join first, so that the support
     # test sees the whole plane around what rests on it.
     plane = _coplanar(stats, pa, pb, p)
     planes = _region_stats(g.positions, np.where(sp >= 0, plane[np.maximum(sp, 0)], -1),
-                           int(plane.max()) + 1, g.colors)
-    cut = _rests_on(g.positions, sp, plane, stats, planes, pa, pb, p) | \
-        _rests_on(g.positions, sp, plane, stats, planes, pb, pa, p) | \
-        _other_colour(stats, plane, planes, pa, pb, p) | \
-        _other_colour(stats, plane, planes, pb, pa, p)
+                           int(plane.max()) + 1)
+    plane = _absorb_junctions(stats, plane, planes, pa, pb, p)
+    planes = _region_stats(g.positions, np.where(sp >= 0, plane[np.maximum(sp, 0)], -1),
+                           int(plane.max()) + 1)
+    cut = _rests_on(g.positions, g.normals, sp, plane, stats, planes, pa, pb, p) | \
+        _rests_on(g.positions, g.normals, sp, plane, stats, planes, pb, pa, p)
     graph = sparse.coo_matrix((np.ones(int((~cut).sum())), (pa[~cut], pb[~cut])), shape=(r, r))
     k, comp = connected_components(graph, directed=False)
     obj = np.where(sp >= 0, comp[np.maximum(sp, 0)], -1)
+    if floor_z is not None:
+        obj = _join_stacked(g.positions, obj, k, floor_z)
     counts = np.bincount(obj[obj >= 0], minlength=k)
     # Points per object, not voxels: the size filter is in input points.
     pts_per_voxel = np.bincount(g.point_to_voxel, minlength=m)
@@ -485,6 +533,46 @@ def find_objects(g: geoseg.SurfaceGraph, keep: np.ndarray, p: GeometricParams,
     remap[ok] = np.arange(int(ok.sum()))
     obj = np.where(obj >= 0, remap[np.maximum(obj, 0)], -1)
     return obj, _scores(g.positions, obj, int(ok.sum()), p)
+
+
+def _join_stacked(pos: np.ndarray, obj: np.ndarray, k: int, floor_z: float) -> np.ndarray:
+    """A low piece on the floor right under another object joins it: a swivel chair's base
+    under its seat, where the scan missed the thin column between them.
+
+    Low: within ``_STACK_GAP`` of the floor. Under: the other object starts at most
+    ``_STACK_GAP`` above the piece's top, and covers a fifth of the piece's footprint (5 cm
+    cells, grown by one). A box on the floor under a table does not join it: the table top is
+    higher than that above the box."""
+    sel = obj >= 0
+    o = obj[sel]
+    zmin, zmax = np.full(k, np.inf), np.full(k, -np.inf)
+    np.minimum.at(zmin, o, pos[sel, 2])
+    np.maximum.at(zmax, o, pos[sel, 2])
+    low = np.flatnonzero((zmax <= floor_z + _STACK_GAP) & (zmin <= floor_z + 0.1))
+    if len(low) == 0:
+        return obj
+    ij = np.floor(pos[sel, :2] / _STACK_CELL).astype(np.int64)
+    ij -= ij.min(0) - 1
+    width = int(ij[:, 1].max()) + 2
+    cell = ij[:, 0] * width + ij[:, 1]
+    target = np.arange(k)
+    for a in low:
+        cells = np.unique(cell[o == a])
+        above = (zmin > zmax[a]) & (zmin <= zmax[a] + _STACK_GAP)
+        above[a] = False
+        if not above.any():
+            continue
+        grown = np.unique((cells[:, None] + np.array([0, 1, -1, width, -width])).ravel())
+        cover = np.isin(cell, grown) & above[o]
+        if not cover.any():
+            continue
+        counts = np.bincount(o[cover], minlength=k)
+        b = int(np.argmax(counts))
+        covered = np.unique(cell[(o == b)])
+        if np.isin(cells, np.unique((covered[:, None] + np.array([0, 1, -1, width, -width]))
+                                    .ravel())).mean() >= 0.2:
+            target[a] = b
+    return np.where(obj >= 0, target[np.maximum(obj, 0)], -1)
 
 
 def find_wall_attached(g: geoseg.SurfaceGraph, wall: np.ndarray, p: GeometricParams
@@ -549,11 +637,9 @@ class _Regions:
     width: np.ndarray  # [R], sqrt of the middle eigenvalue
     zmin: np.ndarray  # [R]
     zmax: np.ndarray  # [R]
-    color: np.ndarray | None  # [R, 3] mean colour
 
 
-def _region_stats(pos: np.ndarray, sp: np.ndarray, r: int,
-                  colors: np.ndarray | None = None) -> _Regions:
+def _region_stats(pos: np.ndarray, sp: np.ndarray, r: int) -> _Regions:
     sel = sp >= 0
     lab = sp[sel]
     q = pos[sel].astype(np.float64)
@@ -572,32 +658,49 @@ def _region_stats(pos: np.ndarray, sp: np.ndarray, r: int,
     zmin, zmax = np.full(r, np.inf), np.full(r, -np.inf)
     np.minimum.at(zmin, lab, q[:, 2])
     np.maximum.at(zmax, lab, q[:, 2])
-    color = None
-    if colors is not None:
-        color = np.stack([np.bincount(lab, colors[sel, i], r) for i in range(3)], 1) / \
-            np.maximum(count, 1)[:, None]
     return _Regions(count, c, normal, np.sqrt(np.maximum(vals[:, 0], 0)),
-                    np.sqrt(np.maximum(vals[:, 1], 0)), zmin, zmax, color)
+                    np.sqrt(np.maximum(vals[:, 1], 0)), zmin, zmax)
 
 
 def _coplanar(s: _Regions, pa: np.ndarray, pb: np.ndarray, p: GeometricParams) -> np.ndarray:
     """Plane id per region: adjacent flat regions whose normals agree within about 10 degrees
     and whose centroids lie within a voxel of each other's plane share one."""
-    flat = s.thickness < 0.5 * p.voxel_size
+    flat = s.thickness < p.voxel_size
     na, nb = s.normal[pa], s.normal[pb]
     d = s.centroid[pb] - s.centroid[pa]
     same = flat[pa] & flat[pb] & (np.abs(np.einsum("ij,ij->i", na, nb)) > 0.985) & \
-        (np.abs(np.einsum("ij,ij->i", d, na)) < p.voxel_size) & \
-        (np.abs(np.einsum("ij,ij->i", d, nb)) < p.voxel_size)
+        (np.abs(np.einsum("ij,ij->i", d, na)) < 0.5 * p.voxel_size) & \
+        (np.abs(np.einsum("ij,ij->i", d, nb)) < 0.5 * p.voxel_size)
     r = len(s.count)
     graph = sparse.coo_matrix((np.ones(int(same.sum())), (pa[same], pb[same])), shape=(r, r))
     return connected_components(graph, directed=False)[1]
 
 
-def _rests_on(pos: np.ndarray, sp: np.ndarray, plane: np.ndarray, s: _Regions, planes: _Regions,
-              top: np.ndarray, base: np.ndarray, p: GeometricParams) -> np.ndarray:
+def _absorb_junctions(s: _Regions, plane: np.ndarray, planes: _Regions, pa: np.ndarray,
+                      pb: np.ndarray, p: GeometricParams) -> np.ndarray:
+    """Where an object meets a horizontal plane, the voxels' normals blend both surfaces and
+    form small leaning superpoints at the plane's height; they join the plane, so that what
+    stands on it touches the plane itself."""
+    v = p.voxel_size
+    out = plane.copy()
+    for x, y in ((pa, pb), (pb, pa)):
+        q = plane[y]
+        horizontal = (planes.normal[q, 2] > 0.95) & (planes.thickness[q] < v) & \
+            (planes.count[q] * v * v >= 0.05)
+        junction = (s.count[x] < _JUNCTION_VOXELS) & (s.normal[x, 2] > 0.5) & \
+            (np.abs(s.centroid[x, 2] - planes.centroid[q, 2]) < v) & (plane[x] != q)
+        sel = horizontal & junction
+        out[x[sel]] = q[sel]
+    return out
+
+
+def _rests_on(pos: np.ndarray, nrm: np.ndarray, sp: np.ndarray, plane: np.ndarray,
+              s: _Regions, planes: _Regions, top: np.ndarray, base: np.ndarray,
+              p: GeometricParams) -> np.ndarray:
     """For adjacent regions (top, base): does ``top`` rest on the horizontal plane that ``base``
-    belongs to, inside it (the plane surrounds it on most sides)?"""
+    belongs to, inside it? It does when it stands above the plane and, looking out from it in
+    ``_DIRECTIONS`` directions, the horizontal surface at the plane's height lies beyond it on
+    all but two (a plane broken into several pieces still counts whole)."""
     v = p.voxel_size
     bp = plane[base]
     horizontal = (planes.normal[bp, 2] > 0.95) & (planes.thickness[bp] < v) & \
@@ -610,42 +713,39 @@ def _rests_on(pos: np.ndarray, sp: np.ndarray, plane: np.ndarray, s: _Regions, p
         return out
     cell = 2 * v
     ij = np.floor(pos[:, :2] / cell).astype(np.int64)
-    plane_of_voxel = np.where(sp >= 0, plane[np.maximum(sp, 0)], -1)
+    lo = ij.min(0) - 64
+    width = int(ij[:, 1].max() - lo[1]) + 128
+    key = (ij[:, 0] - lo[0]) * width + (ij[:, 1] - lo[1])
+    flat = (sp >= 0) & (np.abs(nrm[:, 2]) > _HORIZONTAL)
     angles = np.linspace(0, 2 * np.pi, _DIRECTIONS, endpoint=False)
     dirs = np.c_[np.cos(angles), np.sin(angles)]
-    cells_of: dict[int, set] = {}
+    surfaces: dict[int, np.ndarray] = {}
+    members = _members(sp)
     for t in todo:
-        ti, q = top[t], int(bp[t])
-        if q not in cells_of:
-            cells_of[q] = {tuple(c) for c in ij[plane_of_voxel == q]}
-        base_cells = cells_of[q]
-        pts = pos[sp == ti, :2]
+        level = round(float(height[t]) / v)
+        if level not in surfaces:
+            surfaces[level] = np.unique(key[flat & (np.abs(pos[:, 2] - height[t]) < v)])
+        pts = pos[members(top[t]), :2]
         c = pts.mean(0)
         radius = float(np.percentile(np.linalg.norm(pts - c, axis=1), 90))
         steps = np.arange(0.7 * radius, radius + 0.25, cell)
-        hits = 0
-        for d in dirs:
-            probe = np.floor((c + steps[:, None] * d) / cell).astype(np.int64)
-            hits += any(tuple(x) in base_cells for x in probe)
+        probe = np.floor((c + steps[None, :, None] * dirs[:, None, :]) / cell).astype(np.int64)
+        probe_key = (probe[..., 0] - lo[0]) * width + (probe[..., 1] - lo[1])
+        hits = np.isin(probe_key, surfaces[level]).any(axis=1).sum()
         out[t] = hits >= _DIRECTIONS - 2
     return out
 
 
-def _other_colour(s: _Regions, plane: np.ndarray, planes: _Regions, side: np.ndarray,
-                  base: np.ndarray, p: GeometricParams) -> np.ndarray:
-    """For adjacent regions (side, base) where ``base`` belongs to a horizontal plane: is
-    ``side`` the face of another object standing on the plane's edge in a clearly different
-    colour (a bookshelf beside a desk)? A chair's back on its seat is usually one material."""
-    if s.color is None:
-        return np.zeros(len(side), bool)
-    v = p.voxel_size
-    bp = plane[base]
-    horizontal = (planes.normal[bp, 2] > 0.95) & (planes.thickness[bp] < v) & \
-        (planes.count[bp] * v * v >= 0.05) & (plane[side] != bp)
-    height = planes.centroid[bp, 2]
-    stands = (s.zmin[side] > height - 2 * v) & (s.centroid[side, 2] > height + v)
-    differs = np.linalg.norm(s.color[side] - planes.color[bp], axis=1) > _COLOUR_STEP
-    return horizontal & stands & differs & (s.count[side] * v * v >= 0.02)
+def _members(labels: np.ndarray):
+    """A function giving the indices labelled ``k``, from one stable sort."""
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+
+    def members(k: int) -> np.ndarray:
+        lo, hi = np.searchsorted(sorted_labels, [k, k + 1])
+        return order[lo:hi]
+
+    return members
 
 
 def _scores(pos: np.ndarray, obj: np.ndarray, k: int, p: GeometricParams) -> np.ndarray:
