@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import numpy as np
@@ -46,29 +47,11 @@ def test_demo_writes_pictures_map_and_json(tmp_path, monkeypatch, capsys):
     assert "writing the synthetic recording" not in capsys.readouterr().out
 
 
-def _package_with_ap50(tmp_path, name, ap50, baseline):
-    from edge3d.package import write_package
+def test_the_default_model_is_the_geometric_segmenter():
+    from edge3d.cli import demo
 
-    onnx = tmp_path / f"{name}.onnx"
-    onnx.write_bytes(b"x")
-    metrics = {} if ap50 is None else {"agnostic_ap50": {"rooms": ap50},
-                                       "geometric_ap50": {"rooms": baseline}}
-    return write_package(tmp_path / name, method=name, class_names=["object"], voxel_size=0.05,
-                         graphs={}, files={"model.onnx": onnx},
-                         provenance={"metrics": metrics})
-
-
-def test_default_model_is_the_best_measured_one(tmp_path):
-    from edge3d.cli.demo import default_model
-
-    weak = _package_with_ap50(tmp_path, "weak", 0.30, 0.45)
-    good = _package_with_ap50(tmp_path, "good", 0.50, 0.45)
-    better = _package_with_ap50(tmp_path, "better", 0.60, 0.45)
-    unmeasured = _package_with_ap50(tmp_path, "unmeasured", None, None)
-    assert default_model({"weak": weak, "unmeasured": unmeasured}) == "geometric"
-    assert default_model({"weak": weak, "good": good}) == "good"
-    assert default_model({"good": good, "better": better, "weak": weak}) == "better"
-    assert default_model({}) == "geometric"
+    parser = demo.add_parser(argparse.ArgumentParser().add_subparsers())
+    assert parser.parse_args([]).model == "geometric" == demo.DEFAULT_MODEL
 
 
 def test_demo_reports_bad_model_and_source(tmp_path, capsys):

@@ -1,5 +1,7 @@
-"""Slow: retrain a tiny SSEN from scratch and check it still beats the geometric baseline on
-held-out rooms whose floor objects all touch another (the baseline's known failure)."""
+"""Slow: retrain a tiny SSEN from scratch and check it still beats the Euclidean baseline
+(plane removal + connected components) on held-out rooms whose floor objects all touch another
+(that baseline's known failure). A CI-sized retrain does not beat the geometric segmenter
+(touching AP50 0.43 on these rooms, docs/benchmarks/geometric.md)."""
 
 from __future__ import annotations
 
@@ -14,8 +16,8 @@ TINY = ["name=ssen_tiny", "data.train_seeds=[0,100]", "data.val_seeds=[500,501]"
         "data.num_workers=0", "data.batch_size=2", "train.epochs=20", "train.val_every=0",
         "train.progress=false"]
 # Retrains measured touching AP50 0.333 and 0.251 (seeds 0 and 1, two threads) and 0.217 (seed
-# 0, one thread) against the baseline's 0.173: the trajectory depends on the float summation
-# order, so the bar is the baseline plus a small margin.
+# 0, one thread) against the Euclidean baseline's 0.173: the trajectory depends on the float
+# summation order, so the bar is the baseline plus a small margin.
 MARGIN = 0.02
 
 
@@ -33,7 +35,7 @@ def two_threads():
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
-def test_tiny_retrain_beats_geometric_on_touching_objects(tmp_path, two_threads):
+def test_tiny_retrain_beats_euclidean_on_touching_objects(tmp_path, two_threads):
     import edge3d
     from bench.heldout import SUBSETS  # the held-out rooms of bench/bm_ssen.py
     from edge3d import synth
@@ -49,7 +51,7 @@ def test_tiny_retrain_beats_geometric_on_touching_objects(tmp_path, two_threads)
     package, _ = export_package(tmp_path / "run" / "last.pt", tmp_path / "pkg",
                                 seeds=(900001,), spacing=0.05, progress=False)
     methods = {"ssen": edge3d.Segmenter(package, backend="ort"),
-               "geometric": edge3d.Segmenter("geometric")}
+               "euclidean": edge3d.Segmenter("euclidean")}
     pairs = {name: [] for name in methods}
     seeds, world = SUBSETS["touching"]
     for seed in seeds:
@@ -58,4 +60,4 @@ def test_tiny_retrain_beats_geometric_on_touching_objects(tmp_path, two_threads)
             pairs[name].append((lp.gt_ids, seg.segment(lp.positions, lp.colors)))
     ap50 = {name: evaluate_segmentation(p, synth.CLASS_NAMES, synth.BACKGROUND_CLASSES,
                                         agnostic=True).ap50 for name, p in pairs.items()}
-    assert ap50["ssen"] > ap50["geometric"] + MARGIN, ap50
+    assert ap50["ssen"] > ap50["euclidean"] + MARGIN, ap50
