@@ -1,18 +1,13 @@
-"""Runtime benchmark: the geometric baseline's accuracy, its clustering choice, and the stream's
-per-stage timings. Writes ``docs/benchmarks/runtime.md``.
+"""Runtime benchmark: the Euclidean baseline's clustering choice and the stream's per-stage
+timings. Writes ``docs/benchmarks/runtime.md``. Segmentation accuracy is in
+``bench/bm_geometric.py``.
 
     .venv/bin/python bench/bm_runtime.py            # full run (a few minutes on 2 cores)
     .venv/bin/python bench/bm_runtime.py --quick    # fewer rooms, a shorter stream
 
-Held-out synthetic rooms: the subsets of ``bench/heldout.py`` (never used to tune the baseline,
-which was tuned on hand-built box scenes in ``tests/runtime/scenes.py`` and on rooms 0-4).
-
-Accuracy is ScanNet-protocol AP / AP50 / AP25, class-agnostic (the baseline has one class), on
-the ground-truth surface samples of each room (``World.surface_points(0.02)``), and on fused maps
-of rooms 1010-1015 (TSDF of a rendered orbit, ground truth carried to each map point from the
-nearest labelled surface sample; map points farther than two voxels from any are void). The
-fused maps of rooms 1000-1005 were used once, to choose ``cluster_distance`` = 3 cm over 4 cm
-(AP50 0.26 vs 0.20 there; equal on surface samples), so the fused-map row uses other rooms.
+``fused_map`` (a rendered orbit of a synthetic room fused into a TSDF map, with ground truth
+carried to each map point from the nearest labelled surface sample; map points farther than two
+voxels from any are void) is shared with the other benchmarks.
 """
 
 from __future__ import annotations
@@ -24,7 +19,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -32,21 +26,7 @@ sys.path.insert(0, str(ROOT))
 import edge3d  # noqa: E402
 from bench.heldout import SUBSETS  # noqa: E402
 from edge3d import synth  # noqa: E402
-from edge3d.eval import evaluate_segmentation  # noqa: E402
-from edge3d.runtime.postprocess import geometric  # noqa: E402
-
-
-def accuracy_on_surfaces(seeds, params, seg) -> tuple[object, float, int]:
-    pairs, seconds, points = [], 0.0, 0
-    for s in tqdm(list(seeds), desc="surfaces", leave=False):
-        lp = synth.make_world(s, **params).surface_points(0.02)
-        t = time.perf_counter()
-        result = seg.segment(lp.positions, lp.colors)
-        seconds += time.perf_counter() - t
-        points += len(lp)
-        pairs.append((lp.gt_ids, result))
-    ev = evaluate_segmentation(pairs, synth.CLASS_NAMES, synth.BACKGROUND_CLASSES, agnostic=True)
-    return ev, seconds / len(pairs), points // len(pairs)
+from edge3d.runtime.postprocess import euclidean  # noqa: E402
 
 
 def fused_map(seed: int, params: dict, frames: int, voxel: float):
@@ -67,15 +47,6 @@ def fused_map(seed: int, params: dict, frames: int, voxel: float):
     return pts, cols, gt
 
 
-def accuracy_on_fused_maps(seeds, params, seg, frames: int, voxel: float):
-    pairs = []
-    for s in tqdm(list(seeds), desc="fused maps", leave=False):
-        pts, cols, gt = fused_map(s, params, frames, voxel)
-        pairs.append((gt, seg.segment(pts, cols)))
-    return evaluate_segmentation(pairs, synth.CLASS_NAMES, synth.BACKGROUND_CLASSES,
-                                 agnostic=True)
-
-
 def clustering_methods(seeds) -> list[tuple[str, float, float, int]]:
     """Time the three connected-components implementations on the same object points (the
     rooms after plane removal), best of 3, and check they agree."""
@@ -84,19 +55,19 @@ def clustering_methods(seeds) -> list[tuple[str, float, float, int]]:
     from scipy.spatial import cKDTree
     from sklearn.metrics import adjusted_rand_score
 
-    p = geometric.GeometricParams()
+    p = euclidean.EuclideanParams()
     clouds = []
     for s in seeds:
         pts = synth.make_world(s).surface_points(0.02).positions
-        r = edge3d.Segmenter("geometric").segment(pts)
+        r = edge3d.Segmenter("euclidean").segment(pts)
         clouds.append(pts[r.classes <= 0])  # objects and unclustered: not floor or walls
 
     def dense(x):
-        return geometric._voxel_components(x, p.cluster_distance, 1 << 62)[0]
+        return euclidean._voxel_components(x, p.cluster_distance, 1 << 62)[0]
 
     def cells(x):
         ijk = np.floor((x - x.min(0)) / p.cluster_distance).astype(np.int64)
-        return geometric._sparse_components(ijk, ijk.max(0) + 1)[0]
+        return euclidean._sparse_components(ijk, ijk.max(0) + 1)[0]
 
     def kdtree(x):
         pairs = cKDTree(x).query_pairs(p.cluster_distance, output_type="ndarray")
@@ -143,35 +114,14 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "runtime.md"))
     args = ap.parse_args()
-    seg = edge3d.Segmenter("geometric")
     lines = ["# Runtime", "",
              f"Measured by `bench/bm_runtime.py{' --quick' if args.quick else ''}` on "
              f"{platform.machine()}, {_cpus()} CPU cores, Python {platform.python_version()}, "
              f"{time.strftime('%Y-%m-%d')}, load average {_load()} at the start (a shared "
              "machine: absolute times are inflated by other work, ratios within one table are "
-             "not). Seeds and subsets are listed in the script's docstring; no room below "
-             "was used to tune the baseline.", ""]
+             "not).", ""]
 
-    lines += ["## Geometric baseline accuracy (class-agnostic, ScanNet protocol)", "",
-              "| subset | rooms | input | AP | AP50 | AP25 | points/room | segment ms/room |",
-              "|---|---|---|---|---|---|---|---|"]
-    for name, (seeds, params) in SUBSETS.items():
-        seeds = list(seeds)[: 4 if args.quick else None]
-        ev, sec, npts = accuracy_on_surfaces(seeds, params, seg)
-        lines.append(f"| {name} | {len(seeds)} | surface samples 2 cm | {ev.ap:.3f} | "
-                     f"{ev.ap50:.3f} | {ev.ap25:.3f} | {npts} | {sec * 1e3:.0f} |")
-        print(lines[-1], flush=True)
-    fused_seeds = list(range(1010, 1012 if args.quick else 1016))
-    ev = accuracy_on_fused_maps(fused_seeds, {}, seg, frames=20 if args.quick else 40,
-                                voxel=0.02)
-    lines.append(f"| rooms | {len(fused_seeds)} | fused TSDF map, 2 cm, 320x240 orbit | "
-                 f"{ev.ap:.3f} | {ev.ap50:.3f} | {ev.ap25:.3f} | | |")
-    print(lines[-1], flush=True)
-    lines += ["", "Where it fails: touching objects become one instance (connected components "
-              "cannot separate objects in contact), and clutter on a table joins the table. "
-              "That is the gap every learned method must close.", ""]
-
-    lines += ["## Clustering implementation", "",
+    lines += ["## Clustering implementation of the Euclidean baseline", "",
               "Connected components of the same non-plane points at 3 cm, best of 3, mean per "
               "room; ARI against the grid labelling.", "",
               "| implementation | ms/room | ARI vs grid | points/room |", "|---|---|---|---|"]
@@ -181,8 +131,9 @@ def main() -> None:
         print(lines[-1], flush=True)
     lines += ["", "The radius graph links points closer than 3 cm exactly; the grid links cells "
               "that touch (3-10 cm). On 2 cm surface samples they agree closely, and the grid is "
-              "the fastest, so the baseline uses it, and the occupied-cells variant (same "
-              "labels, memory bounded by the surface) when a bounding grid would be too large.",
+              "the fastest, so the Euclidean baseline uses it, and the occupied-cells variant "
+              "(same labels, memory bounded by the surface) when a bounding grid would be too "
+              "large.",
               ""]
 
     frames = 30 if args.quick else 90

@@ -191,10 +191,14 @@ class Instance:
     def from_points(cls, id: int, class_id: int, class_name: str, score: float,
                     indices: np.ndarray, points: np.ndarray) -> Instance:
         """Build an instance and compute its box and centroid from ``points[indices]``."""
+        from edge3d.geometry import column_bounds
+
         idx = np.asarray(indices, dtype=np.int64)
         p = points[idx]
+        lo, hi = column_bounds(p)
+        centroid = np.array([p[:, k].mean() for k in range(p.shape[1])], p.dtype)
         return cls(id=int(id), class_id=int(class_id), class_name=class_name, score=float(score),
-                   indices=idx, box_min=p.min(0), box_max=p.max(0), centroid=p.mean(0))
+                   indices=idx, box_min=lo, box_max=hi, centroid=centroid)
 
     def to_dict(self) -> dict:
         return {

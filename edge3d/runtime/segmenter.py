@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from edge3d.errors import PackageError
+from edge3d.geometry import column_bounds
 from edge3d.types import Frame, SegmentationResult
 
 if TYPE_CHECKING:
@@ -156,13 +157,16 @@ def validate_points(points: np.ndarray, colors: np.ndarray | None
     if not (np.issubdtype(pts.dtype, np.floating) or np.issubdtype(pts.dtype, np.integer)):
         raise ValueError(f"points must be numeric (float32 metres), got dtype {pts.dtype}")
     pts = np.ascontiguousarray(pts, dtype=np.float32)
-    bad = ~np.isfinite(pts).all(1)
-    if bad.any():
-        raise ValueError(f"{int(bad.sum())} of {len(pts)} points are NaN or infinite; drop them "
+    if not np.isfinite(pts).all():
+        bad = int((~np.isfinite(pts).all(1)).sum())
+        raise ValueError(f"{bad} of {len(pts)} points are NaN or infinite; drop them "
                          "first, e.g. points[np.isfinite(points).all(1)]")
-    if len(pts) and float((pts.max(0) - pts.min(0)).max()) > _MAX_EXTENT_M:
-        raise ValueError(f"points span {float((pts.max(0) - pts.min(0)).max()):.0f} units; "
-                         "edge3d expects metres (divide millimetres by 1000)")
+    if len(pts):
+        lo, hi = column_bounds(pts)
+        extent = float((hi - lo).max())
+        if extent > _MAX_EXTENT_M:
+            raise ValueError(f"points span {extent:.0f} units; edge3d expects metres (divide "
+                             "millimetres by 1000)")
     if colors is None:
         return pts, None
     cols = np.asarray(colors)
