@@ -700,16 +700,18 @@ def _coplanar(s: _Regions, pa: np.ndarray, pb: np.ndarray, p: GeometricParams) -
 def _absorb_junctions(s: _Regions, plane: np.ndarray, planes: _Regions, pa: np.ndarray,
                       pb: np.ndarray, p: GeometricParams) -> np.ndarray:
     """Where an object meets a horizontal plane, the voxels' normals blend both surfaces and
-    form small leaning superpoints at the plane's height; they join the plane, so that what
-    stands on it touches the plane itself."""
+    form small leaning superpoints at the plane's height; they join the plane (whatever their
+    normal, if they start at its height and their centre is within two voxels of it), so that
+    what stands on it touches the plane itself."""
     v = p.voxel_size
     out = plane.copy()
     for x, y in ((pa, pb), (pb, pa)):
         q = plane[y]
         horizontal = (planes.normal[q, 2] > 0.95) & (planes.thickness[q] < v) & \
             (planes.count[q] * v * v >= 0.05)
-        junction = (s.count[x] < _JUNCTION_VOXELS) & (s.normal[x, 2] > 0.5) & \
-            (np.abs(s.centroid[x, 2] - planes.centroid[q, 2]) < v) & (plane[x] != q)
+        h = planes.centroid[q, 2]
+        junction = (s.count[x] < _JUNCTION_VOXELS) & (np.abs(s.zmin[x] - h) < v) & \
+            (s.centroid[x, 2] < h + 2 * v) & (plane[x] != q)
         sel = horizontal & junction
         out[x[sel]] = q[sel]
     return out
