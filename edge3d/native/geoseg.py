@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from functools import cached_property
 from types import ModuleType
 
 import numpy as np
@@ -162,6 +163,11 @@ class SurfaceGraph:
     point_to_voxel: np.ndarray
     spacing: float
 
+    @cached_property
+    def mutual_edges(self) -> np.ndarray:
+        """int32 [E', 2]: the mutual edges alone."""
+        return self.edges[self.mutual]
+
 
 def surface_graph(points: np.ndarray, colors: np.ndarray | None = None,
                   voxel_size: float = 0.02, k: int = 10,
@@ -233,9 +239,12 @@ def superpoints(points: np.ndarray, colors: np.ndarray | None = None, voxel_size
     return labels[g.point_to_voxel]
 
 
-def edge_weights(g: SurfaceGraph, color_weight: float) -> np.ndarray:
-    """``1 - |n_a . n_b|`` plus ``color_weight`` times the RGB distance, per graph edge."""
-    a, b = g.edges[:, 0], g.edges[:, 1]
+def edge_weights(g: SurfaceGraph, color_weight: float,
+                 edges: np.ndarray | None = None) -> np.ndarray:
+    """``1 - |n_a . n_b|`` plus ``color_weight`` times the RGB distance, per edge of ``edges``
+    (default: every graph edge)."""
+    e = g.edges if edges is None else edges
+    a, b = e[:, 0], e[:, 1]
     w = 1.0 - np.abs(np.einsum("ij,ij->i", g.normals[a], g.normals[b]))
     if g.colors is not None and color_weight > 0:
         w = w + color_weight * np.linalg.norm(g.colors[a] - g.colors[b], axis=1)

@@ -55,6 +55,7 @@ _HORIZONTAL = 0.9  # |n_z| above this: a horizontal surface
 _VERTICAL = 0.3  # |n_z| below this: a vertical surface
 _COVER_CELL = 0.1  # m: wall area is counted in cells of this size on the wall
 _HOUGH_ANGLE = np.deg2rad(2.0)  # angle bins of the wall search
+_SIDE_SAMPLE = 20_000  # voxels that tell a wall's room side and noise
 _DIRECTIONS = 8  # rays cast to test whether a plane surrounds what rests on it
 _JUNCTION_VOXELS = 40  # superpoints smaller than this may be the seam of an object and a plane
 _STACK_GAP = 0.3  # m: a piece this low, this far under another object, is part of it
@@ -342,13 +343,21 @@ def _walls(pos: np.ndarray, nrm: np.ndarray, free: np.ndarray, floor_z: float | 
     ri = ((rho - r0) / fit_band).astype(np.int64)
     r_bins = int(ri.max()) + 1
     alive = np.ones(len(cand), bool)
+    key = ti * r_bins + ri
+    raw = np.bincount(key, minlength=t_bins * r_bins)
+
+    def spend(mask: np.ndarray) -> None:
+        """Voxels of ``mask`` (over the candidates) vote no more."""
+        gone = mask & alive
+        raw[:] -= np.bincount(key[gone], minlength=len(raw))
+        alive[gone] = False
+
     walls: list[_Wall] = []
     min_votes = max(10.0, 0.05 * p.wall_min_area / p.voxel_size ** 2)
     for _ in range(3 * p.max_walls):
         if len(walls) >= p.max_walls:
             break
-        votes = np.bincount(ti[alive] * r_bins + ri[alive], minlength=t_bins * r_bins)
-        votes = ndimage.uniform_filter(votes.reshape(t_bins, r_bins).astype(np.float64), 3,
+        votes = ndimage.uniform_filter(raw.reshape(t_bins, r_bins).astype(np.float64), 3,
                                        mode="wrap") * 9
         peak = int(np.argmax(votes))
         if votes.flat[peak] < min_votes:
@@ -360,7 +369,7 @@ def _walls(pos: np.ndarray, nrm: np.ndarray, free: np.ndarray, floor_z: float | 
         dt = np.minimum(dt, t_bins - dt)
         window = alive & (dt <= 1) & (np.abs(ri - pr) <= 1)
         if window.sum() < 3:
-            alive &= ~window
+            spend(window)
             continue
         angle = 0.5 * np.arctan2(np.sin(2 * theta[window]).sum(), np.cos(2 * theta[window]).sum())
         normal = np.array([np.cos(angle), np.sin(angle)])
@@ -373,7 +382,7 @@ def _walls(pos: np.ndarray, nrm: np.ndarray, free: np.ndarray, floor_z: float | 
         near = local[(np.abs(xy[cand[local]] @ normal - offset) < fit_band) &
                      (np.abs(nxy[cand[local]] @ normal) > 0.9)]
         if len(near) < 3:
-            alive &= ~window
+            spend(window)
             continue
         # Refit on the voxels closest to the line: a parallel surface a few centimetres in
         # front (a wardrobe's back against the wall) would otherwise tilt it.
@@ -383,7 +392,9 @@ def _walls(pos: np.ndarray, nrm: np.ndarray, free: np.ndarray, floor_z: float | 
                 normal, offset = _refine_line(xy[cand[close]], normal, offset)
         near = np.union1d(near, local[(np.abs(xy[cand[local]] @ normal - offset) < fit_band) &
                                       (np.abs(nxy[cand[local]] @ normal) > 0.9)])
-        alive[near] = False
+        taken = np.zeros(len(cand), bool)
+        taken[near] = True
+        spend(taken)
         if any(_same_plane(w, normal, offset) for w in walls):
             continue  # the rim of a wall already found (its corners, its noisy fringe)
         wall = _accept_wall(pos, xy, free, cand[near], normal, offset, base, min_height, p)
@@ -392,8 +403,8 @@ def _walls(pos: np.ndarray, nrm: np.ndarray, free: np.ndarray, floor_z: float | 
             # Everything vertical in the wall's band is spent, so it is not found again.
             d = xy[cand] @ wall.normal - wall.offset
             t = xy[cand] @ np.array([-wall.normal[1], wall.normal[0]])
-            alive &= ~((np.abs(d) < wall.band + fit_band) & (t > wall.along[0] - fit_band) &
-                       (t < wall.along[1] + fit_band))
+            spend((np.abs(d) < wall.band + fit_band) & (t > wall.along[0] - fit_band) &
+                  (t < wall.along[1] + fit_band))
     for wall in _drop_fronts(walls):
         d = xy @ wall.normal - wall.offset
         t = xy @ np.array([-wall.normal[1], wall.normal[0]])
@@ -455,8 +466,10 @@ def _accept_wall(pos: np.ndarray, xy: np.ndarray, free: np.ndarray, inl: np.ndar
     top = pos[inl, 2].min() + (cols.max() + 1) * _COVER_CELL
     if area < p.wall_min_area or hi - lo < p.wall_min_length or top - base < min_height:
         return None
-    d = xy[free] @ normal - offset
-    along = xy[free] @ direction
+    # Which side the room is on and how noisy the wall is need no more than a sample.
+    sample = np.flatnonzero(free)[:: max(1, int(free.sum()) // _SIDE_SAMPLE)]
+    d = xy[sample] @ normal - offset
+    along = xy[sample] @ direction
     span = (along > lo) & (along < hi)
     # The room is on the side with more of the cloud: turn the normal to face it.
     if np.count_nonzero(span & (d > 0.1)) < np.count_nonzero(span & (d < -0.1)):
@@ -499,11 +512,11 @@ def find_objects(g: geoseg.SurfaceGraph, keep: np.ndarray, floor_z: float | None
     """
     m = len(g.positions)
     none = np.full(m, -1, np.int64)
-    e = g.edges[g.mutual]
+    e = g.mutual_edges
     e = e[keep[e[:, 0]] & keep[e[:, 1]]]
     if len(e) == 0:
         return none, np.zeros(0)
-    w = geoseg.edge_weights(_subgraph(g, e), p.color_weight)
+    w = geoseg.edge_weights(g, p.color_weight, e)
     sp = geoseg.felzenszwalb(m, e, w, p.superpoint_k, p.superpoint_min_size).astype(np.int64)
     ids, dense = np.unique(sp[keep], return_inverse=True)
     sp = np.full(m, -1, np.int64)
@@ -596,7 +609,7 @@ def find_wall_attached(g: geoseg.SurfaceGraph, wall: np.ndarray, p: GeometricPar
     ids = np.flatnonzero(wall)
     local = np.full(m, -1, np.int64)
     local[ids] = np.arange(len(ids))
-    e = g.edges[g.mutual]
+    e = g.mutual_edges
     e = local[e[wall[e[:, 0]] & wall[e[:, 1]]]]
     if len(e) == 0:
         return out, np.zeros(0)
@@ -628,11 +641,6 @@ def find_wall_attached(g: geoseg.SurfaceGraph, wall: np.ndarray, p: GeometricPar
         out[ids[idx]] = len(scores)
         scores.append((1.0 - np.exp(-len(idx) * v2 / SCORE_AREA)) / 3)
     return out, np.asarray(scores, np.float64)
-
-
-def _subgraph(g: geoseg.SurfaceGraph, edges: np.ndarray) -> geoseg.SurfaceGraph:
-    return geoseg.SurfaceGraph(g.voxel_size, g.positions, g.colors, g.normals, g.variation,
-                               edges, np.ones(len(edges), bool), g.point_to_voxel, g.spacing)
 
 
 @dataclass
