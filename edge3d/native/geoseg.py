@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from functools import cached_property
 from types import ModuleType
 
 import numpy as np
@@ -144,10 +143,11 @@ class SurfaceGraph:
         colors: float32 [M, 3] mean colour in [0, 1], or None.
         normals: float32 [M, 3] unit normals turned up (zero where undefined).
         variation: float32 [M] surface variation (0 on a plane).
-        edges: int32 [E, 2] each undirected graph edge once, ``i < j``.
-        mutual: bool [E], whether each end is among the other's nearest neighbours. Mutual
-            edges join surfaces; a one-sided edge often reaches from the rim of one surface
-            across a gap to a denser one nearby.
+        edges: int32 [E, 2] each undirected graph edge once, ``i < j``; the mutual ones
+            first.
+        mutual_count: how many edges are mutual (each end is among the other's nearest
+            neighbours). Mutual edges join surfaces; a one-sided edge often reaches from the
+            rim of one surface across a gap to a denser one nearby.
         point_to_voxel: int32 [N] the voxel of each input point.
         spacing: typical distance between neighbouring input points (metres): from how many
             points share a voxel where they do, else from the distance between voxels.
@@ -159,14 +159,19 @@ class SurfaceGraph:
     normals: np.ndarray
     variation: np.ndarray
     edges: np.ndarray
-    mutual: np.ndarray
+    mutual_count: int
     point_to_voxel: np.ndarray
     spacing: float
 
-    @cached_property
+    @property
     def mutual_edges(self) -> np.ndarray:
-        """int32 [E', 2]: the mutual edges alone."""
-        return self.edges[self.mutual]
+        """int32 [E', 2]: the mutual edges alone (a view)."""
+        return self.edges[: self.mutual_count]
+
+    @property
+    def mutual(self) -> np.ndarray:
+        """bool [E]: whether each edge is mutual."""
+        return np.arange(len(self.edges)) < self.mutual_count
 
 
 def surface_graph(points: np.ndarray, colors: np.ndarray | None = None,
@@ -190,10 +195,10 @@ def surface_graph(points: np.ndarray, colors: np.ndarray | None = None,
     pos = grid.centroids
     nbr, dist = knn_graph(pos, k, 5 * voxel_size if max_distance is None else max_distance)
     normals, variation = pca_normals(pos, nbr)
-    triples = _ext().unique_edges(nbr)
+    edges, mutual_count = _ext().unique_edges(nbr)
     return SurfaceGraph(voxel_size, pos, None if colors is None else grid.features, normals,
-                        variation, np.ascontiguousarray(triples[:, :2]), triples[:, 2] == 1,
-                        grid.point_to_voxel, _spacing(voxel_size, grid.voxel_offsets, dist))
+                        variation, edges, int(mutual_count), grid.point_to_voxel,
+                        _spacing(voxel_size, grid.voxel_offsets, dist))
 
 
 def _spacing(voxel_size: float, offsets: np.ndarray, dist: np.ndarray) -> float:

@@ -14,10 +14,10 @@ namespace edge3d::geoseg {
 void knn_graph(const float* points, int64_t n, int k, float max_distance, int32_t* nbr,
                float* dist);
 
-// Each undirected edge of a knn_graph once, as (i, j, mutual) triples with i < j, flattened:
-// [3 * E]; mutual is 1 when each lists the other. Ordered by the row that first lists the
-// pair, then by rank within the row.
-std::vector<int32_t> unique_edges(const int32_t* nbr, int64_t n, int k);
+// Each undirected edge of a knn_graph once, as (i, j) pairs with i < j, flattened: [2 * E].
+// The mutual edges (each end lists the other) come first, `mutual_count` of them, then the
+// one-sided ones; within each, ordered by the row that first lists the pair, then by rank.
+std::vector<int32_t> unique_edges(const int32_t* nbr, int64_t n, int k, int64_t* mutual_count);
 
 // Normal and surface variation of every point from the covariance of itself and its neighbours
 // (`nbr` as knn_graph writes it). The normal is the eigenvector of the smallest eigenvalue,

@@ -30,15 +30,16 @@ nb::tuple knn_graph(Points points, int k, float max_distance) {
                         to_numpy(std::move(dist), {n, static_cast<size_t>(k)}));
 }
 
-nb::object unique_edges(Index2 nbr) {
+nb::tuple unique_edges(Index2 nbr) {
   std::vector<int32_t> edges;
+  int64_t mutual = 0;
   {
     nb::gil_scoped_release release;
     edges = edge3d::geoseg::unique_edges(nbr.data(), static_cast<int64_t>(nbr.shape(0)),
-                                         static_cast<int>(nbr.shape(1)));
+                                         static_cast<int>(nbr.shape(1)), &mutual);
   }
-  const size_t e = edges.size() / 3;
-  return nb::cast(to_numpy(std::move(edges), {e, 3}));
+  const size_t e = edges.size() / 2;
+  return nb::make_tuple(to_numpy(std::move(edges), {e, 2}), mutual);
 }
 
 nb::tuple pca_normals(Points points, Index2 nbr) {

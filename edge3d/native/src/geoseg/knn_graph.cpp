@@ -224,27 +224,29 @@ void knn_graph(const float* points, int64_t n, int k, float max_distance, int32_
   });
 }
 
-std::vector<int32_t> unique_edges(const int32_t* nbr, int64_t n, int k) {
+std::vector<int32_t> unique_edges(const int32_t* nbr, int64_t n, int k, int64_t* mutual_count) {
   auto lists = [&](int64_t from, int32_t to) {
     const int32_t* row = nbr + from * k;
     for (int t = 0; t < k && row[t] >= 0; ++t)
       if (row[t] == to) return true;
     return false;
   };
-  std::vector<int32_t> edges;
-  edges.reserve(static_cast<size_t>(n) * k * 3 / 2);
+  std::vector<int32_t> mutual, one_sided;
+  mutual.reserve(static_cast<size_t>(n) * k);
   for (int64_t i = 0; i < n; ++i) {
     const int32_t* row = nbr + i * k;
     for (int s = 0; s < k && row[s] >= 0; ++s) {
       const int32_t j = row[s];
-      const bool mutual = lists(j, static_cast<int32_t>(i));
-      if (j < i && mutual) continue;  // written from j's row
-      edges.push_back(static_cast<int32_t>(std::min<int64_t>(i, j)));
-      edges.push_back(static_cast<int32_t>(std::max<int64_t>(i, j)));
-      edges.push_back(mutual);
+      const bool both = lists(j, static_cast<int32_t>(i));
+      if (j < i && both) continue;  // written from j's row
+      auto& out = both ? mutual : one_sided;
+      out.push_back(static_cast<int32_t>(std::min<int64_t>(i, j)));
+      out.push_back(static_cast<int32_t>(std::max<int64_t>(i, j)));
     }
   }
-  return edges;
+  *mutual_count = static_cast<int64_t>(mutual.size() / 2);
+  mutual.insert(mutual.end(), one_sided.begin(), one_sided.end());
+  return mutual;
 }
 
 }  // namespace edge3d::geoseg
