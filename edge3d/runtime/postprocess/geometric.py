@@ -54,6 +54,7 @@ _REFERENCE_SPACING = 0.02  # m: ``min_points`` is meant at this point spacing
 _HORIZONTAL = 0.9  # |n_z| above this: a horizontal surface
 _VERTICAL = 0.3  # |n_z| below this: a vertical surface
 _COVER_CELL = 0.1  # m: wall area is counted in cells of this size on the wall
+_WALL_PIECE = 0.1  # m²: a piece of a wall's plane this large belongs to the wall
 _HOUGH_ANGLE = np.deg2rad(2.0)  # angle bins of the wall search
 _SIDE_SAMPLE = 20_000  # voxels that tell a wall's room side and noise
 _DIRECTIONS = 8  # rays cast to test whether a plane surrounds what rests on it
@@ -466,6 +467,12 @@ def _accept_wall(pos: np.ndarray, xy: np.ndarray, free: np.ndarray, inl: np.ndar
     top = pos[inl, 2].min() + (cols.max() + 1) * _COVER_CELL
     if area < p.wall_min_area or hi - lo < p.wall_min_length or top - base < min_height:
         return None
+    # A wall furniture stands in front of is seen in pieces; once the largest piece shows the
+    # plane is a wall, every piece of some size along it belongs to it.
+    pieces = np.flatnonzero(sizes * _COVER_CELL ** 2 >= _WALL_PIECE) + 1
+    rows = np.nonzero(np.isin(comp, pieces))[0]
+    lo = min(lo, t.min() + rows.min() * _COVER_CELL)
+    hi = max(hi, t.min() + (rows.max() + 1) * _COVER_CELL)
     # Which side the room is on and how noisy the wall is need no more than a sample.
     sample = np.flatnonzero(free)[:: max(1, int(free.sum()) // _SIDE_SAMPLE)]
     d = xy[sample] @ normal - offset
