@@ -411,7 +411,11 @@ def _walls(pos: np.ndarray, nrm: np.ndarray, free: np.ndarray, floor_z: float | 
         t = xy @ np.array([-wall.normal[1], wall.normal[0]])
         # The ends reach into the corners, where voxels spanning two walls lean halfway.
         reach = wall.band + 2 * p.voxel_size
-        out |= free & (np.abs(d) < wall.band) & (t > wall.along[0] - reach) & \
+        # Within the band, a surface that faces elsewhere (a desk top against the wall) is not
+        # the wall, unless it is right on the plane or in the seam with the floor.
+        facing = (np.abs(nrm[:, :2] @ wall.normal) > 0.5) | (np.abs(d) < 0.5 * p.plane_band) | \
+            (z < base + 2 * p.plane_band)
+        out |= free & (np.abs(d) < wall.band) & facing & (t > wall.along[0] - reach) & \
             (t < wall.along[1] + reach)
     return out
 
