@@ -4,8 +4,8 @@
 
 Writes docs/images/ssen_instances.png: one held-out synthetic room with every floor object
 touching another (``make_world(2003, touching_fraction=1.0)``, never used in training), seen
-from a corner and from above: the ground-truth instances, the geometric baseline's, and the
-bundled SSEN model's (each instance in its own colour; floor and walls grey).
+from a corner and from above: the ground-truth instances, the Euclidean baseline's, the geometric segmenter's and
+the bundled SSEN model's (each instance in its own colour; floor and walls grey).
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ def main(model: str = "ssen") -> None:
     _, gt_labels[gt_labels >= 0] = np.unique(gt_labels[gt_labels >= 0], return_inverse=True)
     gt = SegmentationResult(gt_labels.astype(np.int32), lp.semantic, [], list(synth.CLASS_NAMES))
     results = [("ground truth", gt),
-               ("geometric baseline", edge3d.Segmenter("geometric").segment(pts, cols)),
+               ("Euclidean baseline", edge3d.Segmenter("euclidean").segment(pts, cols)),
+               ("geometric", edge3d.Segmenter("geometric").segment(pts, cols)),
                ("SSEN (bundled)", edge3d.Segmenter(model, backend="ort").segment(pts, cols))]
     lo, hi = pts.min(0), pts.max(0)
     centre = (lo + hi) / 2

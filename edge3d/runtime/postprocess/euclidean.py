@@ -33,14 +33,14 @@ real objects; small fragments (noise, leftovers of planes) rank last.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy import ndimage, sparse
 from scipy.sparse.csgraph import connected_components
 
 from edge3d.geometry import point_spacing
+from edge3d.runtime.postprocess.params_method import ParamsMethod
 from edge3d.types import Instance, SegmentationResult
 
 CLASS_NAMES = ("object", "floor", "wall", "ceiling")
@@ -100,7 +100,7 @@ class EuclideanParams:
                 raise ValueError(f"EuclideanParams.{f.name} must be a positive number, got {v!r}")
 
 
-class EuclideanSegmenter:
+class EuclideanSegmenter(ParamsMethod):
     """Plane removal + Euclidean clustering (see the module docstring).
 
     Registered as method ``"euclidean"`` in :mod:`edge3d.runtime.postprocess`; use it through
@@ -110,24 +110,7 @@ class EuclideanSegmenter:
 
     name = "euclidean"
     class_names: tuple[str, ...] = CLASS_NAMES
-    needs_package = False
-
-    def __init__(self, params: EuclideanParams | None = None) -> None:
-        self.params = params or EuclideanParams()
-
-    @classmethod
-    def create(cls, package: Any = None, backend: str = "auto", device: str = "auto",
-               **options: Any) -> EuclideanSegmenter:
-        """Registry factory. ``backend`` and ``device`` are accepted and unused: no network."""
-        known = {f.name for f in fields(EuclideanParams)}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise TypeError(f"unknown option(s) for the euclidean segmenter: {', '.join(unknown)}; "
-                            f"it accepts {', '.join(sorted(known))}")
-        return cls(EuclideanParams(**options))
-
-    def describe(self) -> dict[str, Any]:
-        return {"method": self.name, **asdict(self.params)}
+    params_type = EuclideanParams
 
     def segment(self, points: np.ndarray, colors: np.ndarray | None = None) -> SegmentationResult:
         """Segment a gravity-aligned map.

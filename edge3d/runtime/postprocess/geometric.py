@@ -36,8 +36,7 @@ Objects carved from walls by colour score a third of that.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy import ndimage, sparse
@@ -45,6 +44,7 @@ from scipy.sparse.csgraph import connected_components
 
 from edge3d.geometry import column_bounds
 from edge3d.native import geoseg
+from edge3d.runtime.postprocess.params_method import ParamsMethod
 from edge3d.types import Instance, SegmentationResult
 
 CLASS_NAMES = ("object", "floor", "wall", "ceiling")
@@ -125,7 +125,7 @@ class GeometricParams:
             raise ValueError(f"GeometricParams.neighbors must be 1 to 64, got {self.neighbors}")
 
 
-class GeometricSegmenter:
+class GeometricSegmenter(ParamsMethod):
     """Structure removal, superpoints and support-aware merging (see the module docstring).
 
     Registered as method ``"geometric"`` in :mod:`edge3d.runtime.postprocess`; use it through
@@ -135,24 +135,7 @@ class GeometricSegmenter:
 
     name = "geometric"
     class_names: tuple[str, ...] = CLASS_NAMES
-    needs_package = False
-
-    def __init__(self, params: GeometricParams | None = None) -> None:
-        self.params = params or GeometricParams()
-
-    @classmethod
-    def create(cls, package: Any = None, backend: str = "auto", device: str = "auto",
-               **options: Any) -> GeometricSegmenter:
-        """Registry factory. ``backend`` and ``device`` are accepted and unused: no network."""
-        known = {f.name for f in fields(GeometricParams)}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise TypeError(f"unknown option(s) for the geometric segmenter: {', '.join(unknown)}; "
-                            f"it accepts {', '.join(sorted(known))}")
-        return cls(GeometricParams(**options))
-
-    def describe(self) -> dict[str, Any]:
-        return {"method": self.name, **asdict(self.params)}
+    params_type = GeometricParams
 
     def segment(self, points: np.ndarray, colors: np.ndarray | None = None) -> SegmentationResult:
         """Segment a gravity-aligned cloud.

@@ -1,0 +1,36 @@
+"""The shared shell of methods that run from their name alone: no network, no model package,
+their options a frozen dataclass of parameters (``"geometric"``, ``"euclidean"``)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+from typing import Any, ClassVar
+
+
+class ParamsMethod:
+    """Base of a packageless method: ``create`` checks the options against ``params_type``'s
+    fields (an unknown name is a ``TypeError`` listing the accepted ones), ``describe`` reports
+    them. Subclasses set ``name``, ``class_names`` and ``params_type`` and implement
+    ``segment``."""
+
+    name: ClassVar[str]
+    class_names: ClassVar[tuple[str, ...]]
+    params_type: ClassVar[type]
+    needs_package = False
+
+    def __init__(self, params: Any = None) -> None:
+        self.params = params if params is not None else self.params_type()
+
+    @classmethod
+    def create(cls, package: Any = None, backend: str = "auto", device: str = "auto",
+               **options: Any) -> ParamsMethod:
+        """Registry factory. ``backend`` and ``device`` are accepted and unused: no network."""
+        known = {f.name for f in fields(cls.params_type)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise TypeError(f"unknown option(s) for the {cls.name} segmenter: "
+                            f"{', '.join(unknown)}; it accepts {', '.join(sorted(known))}")
+        return cls(cls.params_type(**options))
+
+    def describe(self) -> dict[str, Any]:
+        return {"method": self.name, **asdict(self.params)}
