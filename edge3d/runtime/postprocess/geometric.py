@@ -2,29 +2,39 @@
 
 What a robot gets without a trained model, and what every learned method must beat. It works
 on gravity-aligned clouds (z up) of any density: fused maps, mesh vertices, single RGB-D views.
+``docs/geometric.md`` shows it on real data.
 
 1. **Surface graph** (native, :mod:`edge3d.native.geoseg`): the cloud is voxelised at
    ``voxel_size``; each voxel links to its ``neighbors`` nearest within ``max_edge`` and gets a
    PCA normal. The radius cap adapts the graph to density: a decimated mesh's sparse flat
-   regions stay connected, and no gap wider than the cap is bridged.
-2. **Structure**: the floor is the lowest horizontal band of at least ``floor_min_area`` with
-   next to nothing below it (a desk top seen from above has its legs below), fitted as a plane
-   that may tilt slightly; the ceiling the highest such band well above the floor. Walls are
-   vertical planes found from the voxels' own normals (one-voxel RANSAC: every vertical voxel
-   proposes the plane through it), accepted when they are tall (``wall_min_height``), long
-   (``wall_min_length``) and large (``wall_min_area``, counted as covered 10 cm cells so that
-   sparse mesh vertices count like dense ones). A plane standing in front of a larger parallel
-   one (a wardrobe or fridge front before the wall behind it) is furniture, not wall. Only a
-   thin band around each plane is removed: a picture or a door that stands off the wall stays.
-3. **Superpoints**: Felzenszwalb-Huttenlocher segmentation of the remaining voxels, edges
-   weighted by normal change and colour difference (ScanNet's mesh segmentator with a colour
-   term, ``research/geometric-and-sim2real.md`` A1): small patches of one orientation and
-   colour. :func:`edge3d.native.geoseg.superpoints` gives the same over-segmentation alone.
-4. **Objects**: superpoints join along the graph unless one *rests on* the other: a superpoint
-   sitting above a horizontal plane that surrounds it on most sides (a monitor on a desk, a
-   box on a shelf, a pillow on a bed) is cut from it. A chair's back stands on the seat's edge,
-   not inside it, so the chair stays whole. Components with fewer than ``min_points`` points
-   at 2 cm spacing (scaled for sparser clouds) are left unlabelled.
+   regions stay connected, and no gap wider than the cap is bridged. Only mutual edges (each
+   end among the other's nearest) join objects: a one-sided edge usually reaches from the rim
+   of one surface across a gap to a denser one.
+2. **Floor and ceiling**: the floor is the lowest horizontal band of at least
+   ``floor_min_area`` with next to nothing below it (a desk top seen from above has its legs
+   below), fitted as a plane that may tilt slightly; the ceiling the highest such band well
+   above the floor.
+3. **Walls**: a Hough transform on the voxels' own normals (each vertical voxel votes for the
+   one line through it that its normal allows); a peak is a wall when the largest connected
+   piece of its coverage (10 cm cells, so that sparse mesh vertices count like dense ones) is
+   large (``wall_min_area``), long (``wall_min_length``) and tall (``wall_min_height``). Then
+   every sizeable piece along it is wall too (a wall is seen in pieces behind furniture). A
+   plane standing in front of a larger parallel one (a wardrobe's front) is furniture. Only a
+   thin band is removed, and in it only what faces the wall: a picture off the wall or a desk
+   top against it stays.
+4. **Objects on walls**: the wall voxels' colour segments of ``wall_object_area`` that fill
+   half their rectangle, other than each wall's largest, are objects (doors, pictures).
+5. **Superpoints**: Felzenszwalb-Huttenlocher on the remaining voxels, edges weighted by normal
+   change and colour difference (ScanNet's mesh segmentator with a colour term,
+   ``research/geometric-and-sim2real.md`` A1). Flat superpoints of one plane join into it, and
+   so do the small seam superpoints where an object meets a horizontal plane.
+6. **Support**: superpoints join along the graph unless one *rests on* a horizontal plane that
+   surrounds it (rays in eight directions find the surface at the plane's height beyond it on
+   six): a monitor on a desk, a box on a shelf, a pillow on a bed. A chair's back stands on the
+   seat's edge, not inside it, so the chair stays whole.
+7. **Stacked pieces**: a low piece on the floor right under another object joins it (a swivel
+   chair's base under its seat, where the scan missed the column). Components with fewer than
+   ``min_points`` points at 2 cm spacing (scaled for sparser clouds) are left unlabelled.
 
 Score (used to rank instances for AP): ``1 - exp(-area / 0.25 m²)`` from the instance's voxel
 count, times 0.5 when the instance is a single flat patch (leftovers of walls and floors rank
@@ -114,7 +124,11 @@ class GeometricParams:
     def __post_init__(self) -> None:
         for f in fields(self):
             v = getattr(self, f.name)
-            if not np.all(np.isfinite(v)) or np.any(np.asarray(v) < 0):
+            try:
+                values = np.asarray(v, dtype=np.float64)
+            except (TypeError, ValueError):
+                values = np.array(np.nan)
+            if not np.all(np.isfinite(values)) or np.any(values < 0):
                 raise ValueError(f"GeometricParams.{f.name} must be a non-negative number, "
                                  f"got {v!r}")
         for name in ("voxel_size", "max_edge", "plane_band", "superpoint_k"):
