@@ -26,6 +26,7 @@ from types import ModuleType
 
 import numpy as np
 
+from edge3d.geometry import column_bounds
 from edge3d.native._loader import load_extension
 from edge3d.native.index import voxelize
 
@@ -139,7 +140,10 @@ class SurfaceGraph:
 
     Attributes:
         voxel_size: edge of the voxels (metres).
-        positions: float32 [M, 3] voxel centroids.
+        origin: float64 [3], where the graph's frame starts in the input's (an integer
+            position at or below the cloud's minimum): positions are ``input - origin``, so
+            that clouds far from the origin (map or GNSS frames) keep their precision.
+        positions: float32 [M, 3] voxel centroids, in the graph's frame.
         colors: float32 [M, 3] mean colour in [0, 1], or None.
         normals: float32 [M, 3] unit normals turned up (zero where undefined).
         variation: float32 [M] surface variation (0 on a plane).
@@ -154,6 +158,7 @@ class SurfaceGraph:
     """
 
     voxel_size: float
+    origin: np.ndarray
     positions: np.ndarray
     colors: np.ndarray | None
     normals: np.ndarray
@@ -184,20 +189,23 @@ def surface_graph(points: np.ndarray, colors: np.ndarray | None = None,
         colors: None or float [N, 3] in [0, 1].
         voxel_size: voxel edge (metres), > 0.
         k: graph neighbours per voxel.
-        max_distance: longest graph edge; default ``5 * voxel_size``, which bridges the
+        max_distance: longest graph edge; default ``4 * voxel_size``, which bridges the
             sparse flat regions of decimated meshes and never a gap of that width.
     """
     pts = _points(points)
     if not (np.isfinite(voxel_size) and voxel_size > 0):
         raise ValueError(f"voxel_size must be > 0, got {voxel_size!r}")
-    grid = voxelize(pts, voxel_size, None if colors is None else
+    origin = np.floor(column_bounds(pts)[0].astype(np.float64)) if len(pts) else np.zeros(3)
+    # Sterbenz: x - floor(min) is exact in float32 wherever it matters (x within twice the
+    # origin); elsewhere the rounding is below the input's own.
+    grid = voxelize(pts - origin.astype(np.float32), voxel_size, None if colors is None else
                     np.ascontiguousarray(colors, dtype=np.float32))
     pos = grid.centroids
-    nbr, dist = knn_graph(pos, k, 5 * voxel_size if max_distance is None else max_distance)
+    nbr, dist = knn_graph(pos, k, 4 * voxel_size if max_distance is None else max_distance)
     normals, variation = pca_normals(pos, nbr)
     edges, mutual_count = _ext().unique_edges(nbr)
-    return SurfaceGraph(voxel_size, pos, None if colors is None else grid.features, normals,
-                        variation, edges, int(mutual_count), grid.point_to_voxel,
+    return SurfaceGraph(voxel_size, origin, pos, None if colors is None else grid.features,
+                        normals, variation, edges, int(mutual_count), grid.point_to_voxel,
                         _spacing(voxel_size, grid.voxel_offsets, dist))
 
 
@@ -247,10 +255,8 @@ def superpoints(points: np.ndarray, colors: np.ndarray | None = None, voxel_size
 def edge_weights(g: SurfaceGraph, color_weight: float,
                  edges: np.ndarray | None = None) -> np.ndarray:
     """``1 - |n_a . n_b|`` plus ``color_weight`` times the RGB distance, per edge of ``edges``
-    (default: every graph edge)."""
-    e = g.edges if edges is None else edges
-    a, b = e[:, 0], e[:, 1]
-    w = 1.0 - np.abs(np.einsum("ij,ij->i", g.normals[a], g.normals[b]))
-    if g.colors is not None and color_weight > 0:
-        w = w + color_weight * np.linalg.norm(g.colors[a] - g.colors[b], axis=1)
-    return np.maximum(w, 0.0).astype(np.float32)
+    (default: every graph edge); float32, >= 0."""
+    e = np.ascontiguousarray(g.edges if edges is None else edges, dtype=np.int32)
+    colors = None if g.colors is None or color_weight <= 0 else \
+        np.ascontiguousarray(g.colors, dtype=np.float32)
+    return _ext().edge_weights(g.normals, colors, e, float(color_weight))

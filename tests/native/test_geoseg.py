@@ -211,3 +211,18 @@ def test_knn_graph_cap_is_exact_on_a_cKDTree_too() -> None:
     counts = np.array([len(x) - 1 for x in tree.query_ball_point(pts, 0.2 * (1 - 1e-6))])
     np.testing.assert_array_equal((nbr >= 0).sum(1), np.minimum(counts, 10))
     assert np.all(dist[nbr >= 0] <= 0.2 * (1 + 1e-6))
+
+
+@pytest.mark.parametrize("with_colors", [True, False])
+def test_edge_weights_match_their_formula(with_colors: bool) -> None:
+    rng = np.random.default_rng(4)
+    pts = rng.uniform(0, 1, (500, 3)).astype(np.float32)
+    cols = rng.uniform(0, 1, (500, 3)).astype(np.float32) if with_colors else None
+    g = geoseg.surface_graph(pts, cols, voxel_size=0.02, k=6, max_distance=0.3)
+    w = geoseg.edge_weights(g, 0.5)
+    a, b = g.edges[:, 0], g.edges[:, 1]
+    ref = 1 - np.abs((g.normals[a].astype(np.float64) * g.normals[b]).sum(1))
+    if with_colors:
+        ref += 0.5 * np.linalg.norm(g.colors[a].astype(np.float64) - g.colors[b], axis=1)
+    np.testing.assert_allclose(w, np.maximum(ref, 0), atol=1e-5)
+    assert w.dtype == np.float32 and np.all(w >= 0)

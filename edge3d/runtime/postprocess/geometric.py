@@ -52,7 +52,6 @@ import numpy as np
 from scipy import ndimage, sparse
 from scipy.sparse.csgraph import connected_components
 
-from edge3d.geometry import column_bounds
 from edge3d.native import geoseg
 from edge3d.runtime.postprocess.params_method import ParamsMethod
 from edge3d.types import Instance, SegmentationResult
@@ -171,17 +170,12 @@ class GeometricSegmenter(ParamsMethod):
         if n == 0:
             return SegmentationResult(labels, classes, [], list(CLASS_NAMES), timings)
         t0 = time.perf_counter()
-        # A local frame: clouds in map or GNSS coordinates are kilometres from the origin,
-        # where float32 keeps only fractions of a millimetre and the sums behind normals and
-        # plane fits lose the rest.
-        origin = np.floor(column_bounds(points)[0].astype(np.float64))
-        # Sterbenz: x - floor(min) is exact in float32 wherever it matters (x within twice
-        # the origin); elsewhere the rounding is below the input's own.
-        local = points - origin.astype(np.float32)
-        g = geoseg.surface_graph(local, colors, p.voxel_size, p.neighbors, p.max_edge)
+        # The graph is built in a local frame (SurfaceGraph.origin): clouds in map or GNSS
+        # coordinates keep their precision.
+        g = geoseg.surface_graph(points, colors, p.voxel_size, p.neighbors, p.max_edge)
         spacing = g.spacing
         if 2.5 * spacing > p.max_edge:  # a sparse cloud: let the graph reach its neighbours
-            g = geoseg.surface_graph(local, colors, p.voxel_size, p.neighbors, 2.5 * spacing)
+            g = geoseg.surface_graph(points, colors, p.voxel_size, p.neighbors, 2.5 * spacing)
         t1 = time.perf_counter()
         structure, floor_z = find_structure(g, p)
         t2 = time.perf_counter()

@@ -27,6 +27,11 @@ std::vector<int32_t> unique_edges(const int32_t* nbr, int64_t n, int k, int64_t*
 void pca_normals(const float* points, int64_t n, const int32_t* nbr, int k, float* normals,
                  float* variation);
 
+// Superpoint edge weights: 1 - |n_a . n_b| plus color_weight times the RGB distance of the two
+// ends (colors may be null). `edges` is [m, 2]; writes `w` [m], each >= 0.
+void edge_weights(const float* normals, const float* colors, const int32_t* edges, int64_t m,
+                  float color_weight, float* w);
+
 // Felzenszwalb-Huttenlocher segmentation (IJCV 2004) of a graph of n nodes and m weighted edges
 // (a[i], b[i], w[i]), as ScanNet's mesh segmentator runs it: edges in ascending weight (ties by
 // edge index), components a and b merge when w <= min(tau(a), tau(b)), tau = w + k / |C|; then

@@ -2,6 +2,7 @@
 // validates dtypes, shapes and ranges; these functions run with the GIL released.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
+#include <nanobind/stl/optional.h>
 
 #include "common/numpy.h"
 #include "geoseg/geoseg_core.h"
@@ -53,6 +54,18 @@ nb::tuple pca_normals(Points points, Index2 nbr) {
   return nb::make_tuple(to_numpy(std::move(normals), {n, 3}), to_numpy(std::move(variation)));
 }
 
+nb::object edge_weights(Points normals, std::optional<Points> colors, Index2 edges,
+                        float color_weight) {
+  const size_t m = edges.shape(0);
+  std::vector<float> w(m);
+  {
+    nb::gil_scoped_release release;
+    edge3d::geoseg::edge_weights(normals.data(), colors ? colors->data() : nullptr, edges.data(),
+                                 static_cast<int64_t>(m), color_weight, w.data());
+  }
+  return nb::cast(to_numpy(std::move(w)));
+}
+
 nb::object felzenszwalb(int64_t n, Index1 a, Index1 b, Weights w, double k, int64_t min_size) {
   std::vector<int32_t> labels;
   {
@@ -70,5 +83,7 @@ NB_MODULE(_geoseg, m) {
   m.def("knn_graph", &knn_graph, "points"_a, "k"_a, "max_distance"_a);
   m.def("unique_edges", &unique_edges, "nbr"_a);
   m.def("pca_normals", &pca_normals, "points"_a, "nbr"_a);
+  m.def("edge_weights", &edge_weights, "normals"_a, "colors"_a.none(), "edges"_a,
+        "color_weight"_a);
   m.def("felzenszwalb", &felzenszwalb, "n"_a, "a"_a, "b"_a, "w"_a, "k"_a, "min_size"_a);
 }

@@ -112,4 +112,23 @@ void pca_normals(const float* points, int64_t n, const int32_t* nbr, int k, floa
   });
 }
 
+void edge_weights(const float* normals, const float* colors, const int32_t* edges, int64_t m,
+                  float color_weight, float* w) {
+  parallel_for(m, 4096, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const int64_t a = edges[2 * i], c = edges[2 * i + 1];
+      const float* na = normals + 3 * a;
+      const float* nc = normals + 3 * c;
+      float v = 1.0f - std::fabs(na[0] * nc[0] + na[1] * nc[1] + na[2] * nc[2]);
+      if (colors != nullptr) {
+        const float* ca = colors + 3 * a;
+        const float* cc = colors + 3 * c;
+        const float dr = ca[0] - cc[0], dg = ca[1] - cc[1], db = ca[2] - cc[2];
+        v += color_weight * std::sqrt(dr * dr + dg * dg + db * db);
+      }
+      w[i] = std::max(v, 0.0f);
+    }
+  });
+}
+
 }  // namespace edge3d::geoseg
