@@ -30,8 +30,10 @@ class Segmenter:
     """3D instance segmentation of gravity-aligned point clouds.
 
     Args:
-        model: ``"geometric"`` (plane removal + Euclidean clustering, no network), the name of a
-            bundled model package, or a model package directory written by ``edge3d-export``.
+        model: ``"geometric"`` (zero-shot: structure, superpoints and support, no network;
+            ``docs/geometric.md``), ``"euclidean"`` (the plane removal + Euclidean clustering
+            baseline), the name of a bundled model package, or a model package directory
+            written by ``edge3d-export``.
         backend: ``"auto"`` (TensorRT, then ONNX Runtime CUDA, then ONNX Runtime CPU), ``"ort"``
             or ``"tensorrt"``. Methods without a network ignore it.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"`` / ``"cuda:N"``.
