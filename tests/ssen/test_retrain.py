@@ -1,7 +1,7 @@
 """Slow: retrain a tiny SSEN from scratch and check it still beats the Euclidean baseline
 (plane removal + connected components) on held-out rooms whose floor objects all touch another
 (that baseline's known failure). A CI-sized retrain does not beat the geometric segmenter
-(touching AP50 0.43 on these rooms, docs/benchmarks/geometric.md)."""
+(touching AP50 0.37 on these rooms as 2 cm surface samples, docs/benchmarks/geometric.md)."""
 
 from __future__ import annotations
 
