@@ -4,8 +4,9 @@
 
 Writes docs/images/ssen_instances.png: one held-out synthetic room with every floor object
 touching another (``make_world(2003, touching_fraction=1.0)``, never used in training), seen
-from a corner and from above: the ground-truth instances, the Euclidean baseline's, the geometric segmenter's and
-the bundled SSEN model's (each instance in its own colour; floor and walls grey).
+from a corner and from above: the ground-truth instances, the Euclidean baseline's, the
+geometric segmenter's and the bundled SSEN model's (each instance in its own colour; floor and
+walls grey).
 """
 
 from __future__ import annotations

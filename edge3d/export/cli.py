@@ -26,6 +26,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="skip the PyTorch vs ONNX Runtime comparison (not recommended)")
     p.add_argument("--seeds", type=int, nargs="+", default=None,
                    help="synthetic room seeds for the example input and validation")
+    p.add_argument("--spacing", type=float, default=None,
+                   help="point spacing of those rooms in metres (default 0.02)")
     p.add_argument("--note", action="append", default=[], metavar="KEY=VALUE",
                    help="add a provenance field (e.g. command=..., metrics as JSON)")
     p.add_argument("--engine", choices=("fp32", "fp16"), default=None,
@@ -50,13 +52,17 @@ def _notes(items: list[str]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from edge3d.errors import Edge3DError
-    from edge3d.export.package_export import VALIDATION_SEEDS, export_package
+    from edge3d.export.package_export import VALIDATION_SEEDS, VALIDATION_SPACING, export_package
 
     try:
         notes = _notes(args.note)
+        spacing = VALIDATION_SPACING if args.spacing is None else args.spacing
+        if not spacing > 0:
+            raise ValueError(f"--spacing must be > 0, got {args.spacing}")
         path, report = export_package(args.checkpoint, args.out, validate=not args.no_validate,
                                       seeds=tuple(args.seeds or VALIDATION_SEEDS),
-                                      provenance=notes, progress=not args.quiet)
+                                      spacing=spacing, provenance=notes,
+                                      progress=not args.quiet)
         if args.engine:
             from edge3d.export.engine import build_engine
             from edge3d.package import load_package

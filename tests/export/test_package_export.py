@@ -97,8 +97,12 @@ def test_cli_writes_a_package_and_rejects_bad_checkpoints(tiny_checkpoint, tmp_p
     from edge3d.export.cli import main
 
     out = tmp_path / "cli_pkg"
+    # The untrained network's embeddings are nearly all alike, so instances on a dense room
+    # hinge on 1e-6 differences between ONNX Runtime and PyTorch: validate on the fixture's
+    # sparser sample, as the fixture does.
     assert main([str(tiny_checkpoint), "--out", str(out), "--quiet", "--seeds", "900001",
-                 "--note", "command=edge3d-export test", "--note", "metrics={\"ap\": 1}"]) == 0
+                 "--spacing", str(SPACING), "--note", "command=edge3d-export test", "--note",
+                 "metrics={\"ap\": 1}"]) == 0
     manifest = json.loads((out / "edge3d.json").read_text())
     assert manifest["method"] == "ssen"
     assert manifest["provenance"]["metrics"] == {"ap": 1}
