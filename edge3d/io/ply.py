@@ -27,6 +27,9 @@ _GROUPS = {"points": ("x", "y", "z"), "colors": ("red", "green", "blue"),
            "normals": ("nx", "ny", "nz")}
 
 
+_MAX_COUNT = 2**31 - 1  # element counts and face indices are int32 in every PLY writer we know
+
+
 def _parse_header(fh, path: Path) -> tuple[str, list[dict]]:
     if fh.readline().strip() != b"ply":
         raise FormatError(f"{path}: not a PLY file (no 'ply' magic line)")
@@ -42,27 +45,69 @@ def _parse_header(fh, path: Path) -> tuple[str, list[dict]]:
         if words[0] == "end_header":
             break
         if words[0] == "format":
+            if len(words) < 2:
+                raise FormatError(f"{path}: PLY format line names no format: {line!r}")
             fmt = words[1]
         elif words[0] == "element":
-            elements.append({"name": words[1], "count": int(words[2]), "props": []})
+            if len(words) != 3:
+                raise FormatError(f"{path}: malformed PLY element line {line!r} (expected "
+                                  "'element NAME COUNT')")
+            elements.append({"name": words[1], "count": _count(words[2], words[1], path),
+                             "props": []})
         elif words[0] == "property":
             if not elements:
                 raise FormatError(f"{path}: PLY property before any element")
-            if words[1] == "list":
-                elements[-1]["props"].append((words[4], "list", _TYPES[words[2]],
-                                              _TYPES[words[3]]))
-            else:
-                if words[1] not in _TYPES:
-                    raise FormatError(f"{path}: unknown PLY property type {words[1]!r}")
-                elements[-1]["props"].append((words[2], _TYPES[words[1]]))
+            elements[-1]["props"].append(_property(words, line, path))
+        else:
+            raise FormatError(f"{path}: unknown PLY header line {line!r}")
     if fmt not in ("ascii", "binary_little_endian", "binary_big_endian"):
         raise FormatError(f"{path}: unsupported PLY format {fmt!r}")
     return fmt, elements
 
 
-def _read_binary(fh, el: dict, endian: str, path: Path) -> dict[str, np.ndarray]:
+def _count(word: str, element: str, path: Path) -> int:
+    try:
+        n = int(word)
+    except ValueError:
+        n = -1
+    if not 0 <= n <= _MAX_COUNT:
+        raise FormatError(f"{path}: PLY element {element!r} has count {word!r}; expected an "
+                          f"integer from 0 to {_MAX_COUNT}")
+    return n
+
+
+def _ply_type(word: str, line: bytes, path: Path) -> str:
+    if word not in _TYPES:
+        raise FormatError(f"{path}: unknown PLY property type {word!r} in {line!r} (known: "
+                          f"{', '.join(sorted(_TYPES))})")
+    return _TYPES[word]
+
+
+def _property(words: list[str], line: bytes, path: Path) -> tuple:
+    if len(words) >= 2 and words[1] == "list":
+        if len(words) != 5:
+            raise FormatError(f"{path}: malformed PLY list property {line!r} (expected "
+                              "'property list COUNT_TYPE ITEM_TYPE NAME')")
+        count_t = _ply_type(words[2], line, path)
+        if count_t[0] == "f":
+            raise FormatError(f"{path}: PLY list count type must be an integer type, got "
+                              f"{words[2]!r} in {line!r}")
+        return (words[4], "list", count_t, _ply_type(words[3], line, path))
+    if len(words) != 3:
+        raise FormatError(f"{path}: malformed PLY property line {line!r} (expected "
+                          "'property TYPE NAME')")
+    return (words[2], _ply_type(words[1], line, path))
+
+
+def _read_binary(fh, el: dict, endian: str, path: Path, remaining: int) -> dict[str, np.ndarray]:
     props = el["props"]
     n = el["count"]
+    # Refuse a count the file cannot hold before allocating for it.
+    least = sum(np.dtype(p[2] if p[1] == "list" else p[1]).itemsize for p in props)
+    if n * least > remaining:
+        raise FormatError(f"{path}: PLY element {el['name']!r} claims {n} records of at least "
+                          f"{least} bytes, but only {remaining} bytes follow (truncated or "
+                          "corrupt header)")
     if all(p[1] != "list" for p in props):
         dt = np.dtype([(p[0], endian + p[1]) for p in props])
         raw = fh.read(dt.itemsize * n)
@@ -79,13 +124,15 @@ def _read_binary(fh, el: dict, endian: str, path: Path) -> dict[str, np.ndarray]
             k = int(np.frombuffer(head, ct)[0])
             fh.seek(start)
             # fast path: every list has the same length k (triangle meshes)
-            dt = np.dtype([("n", ct), ("v", it, (k,))])
-            raw = fh.read(dt.itemsize * n)
-            if len(raw) == dt.itemsize * n:
-                arr = np.frombuffer(raw, dt)
-                if np.all(arr["n"] == k):
-                    return {name: arr["v"].astype(np.int64)}
+            if 0 < k and (ct.itemsize + it.itemsize * k) * n <= remaining:
+                dt = np.dtype([("n", ct), ("v", it, (k,))])
+                raw = fh.read(dt.itemsize * n)
+                if len(raw) == dt.itemsize * n:
+                    arr = np.frombuffer(raw, dt)
+                    if np.all(arr["n"] == k):
+                        return {name: arr["v"].astype(np.int64)}
         fh.seek(start)
+    end = fh.tell() + remaining
     out: dict[str, list] = {p[0]: [] for p in props}
     for _ in range(n):
         for p in props:
@@ -95,9 +142,10 @@ def _read_binary(fh, el: dict, endian: str, path: Path) -> dict[str, np.ndarray]
                 if len(raw) != ct.itemsize:
                     raise FormatError(f"{path}: PLY file is truncated in element {el['name']!r}")
                 k = int(np.frombuffer(raw, ct)[0])
+                if k < 0 or it.itemsize * k > end - fh.tell():
+                    raise FormatError(f"{path}: a {p[0]!r} list in element {el['name']!r} "
+                                      f"claims {k} items, more than the file holds")
                 vals = fh.read(it.itemsize * k)
-                if len(vals) != it.itemsize * k:
-                    raise FormatError(f"{path}: PLY file is truncated in element {el['name']!r}")
                 out[p[0]].append(np.frombuffer(vals, it).astype(np.int64))
             else:
                 dt = np.dtype(endian + p[1])
@@ -123,12 +171,28 @@ def _lists(rows: list[np.ndarray]) -> np.ndarray | list[np.ndarray]:
     return rows
 
 
+def _checked(values: np.ndarray, dtype: str, name: str, el: str, path: Path) -> np.ndarray:
+    """ASCII values (float64) as ``dtype``, refusing what the type cannot hold: a colour of 300
+    in a uchar would otherwise wrap to 44 without a word."""
+    dt = np.dtype(dtype)
+    if dt.kind in "iu":
+        info = np.iinfo(dt)
+        bad = ~np.isfinite(values) | (values != np.round(values)) | (values < info.min) | \
+            (values > info.max)
+        if bad.any():
+            v = float(values[np.flatnonzero(bad)[0]])
+            raise FormatError(f"{path}: PLY property {name!r} of element {el!r} holds {v:g}, "
+                              f"which is not a {dt.name} ({info.min} to {info.max})")
+    return values.astype(dt)
+
+
 def _read_ascii(lines: list[bytes], pos: int, el: dict, path: Path
                 ) -> tuple[dict[str, np.ndarray], int]:
     props = el["props"]
     n = el["count"]
     if pos + n > len(lines):
-        raise FormatError(f"{path}: PLY file is truncated in element {el['name']!r}")
+        raise FormatError(f"{path}: PLY file is truncated in element {el['name']!r} (the "
+                          f"header claims {n} rows, {len(lines) - pos} follow)")
     rows = lines[pos:pos + n]
     if all(p[1] != "list" for p in props):
         try:
@@ -136,27 +200,56 @@ def _read_ascii(lines: list[bytes], pos: int, el: dict, path: Path
         except ValueError as exc:
             raise FormatError(f"{path}: malformed ASCII PLY row in {el['name']!r} ({exc})") \
                 from exc
-        return {p[0]: arr[:, i].astype(p[1]) for i, p in enumerate(props)}, pos + n
+        return {p[0]: _checked(arr[:, i], p[1], p[0], el["name"], path)
+                for i, p in enumerate(props)}, pos + n
     out: dict[str, list] = {p[0]: [] for p in props}
-    for r in rows:
+    for row, r in enumerate(rows):
         vals = r.split()
         j = 0
-        for p in props:
-            if p[1] == "list":
-                k = int(vals[j])
-                out[p[0]].append(np.array(vals[j + 1:j + 1 + k], dtype=np.int64))
-                j += 1 + k
-            else:
-                out[p[0]].append(float(vals[j]))
-                j += 1
-    return {k: _lists(v) if props_is_list(props, k) else np.asarray(v, dtype=_dtype(props, k))
+        try:
+            for p in props:
+                if p[1] == "list":
+                    k = int(vals[j])
+                    if k < 0 or j + 1 + k > len(vals):
+                        raise ValueError(f"list of {k} items")
+                    out[p[0]].append(np.array(vals[j + 1:j + 1 + k], dtype=np.int64))
+                    j += 1 + k
+                else:
+                    out[p[0]].append(float(vals[j]))
+                    j += 1
+        except (ValueError, IndexError) as exc:
+            raise FormatError(f"{path}: malformed ASCII PLY row {row} of {el['name']!r} "
+                              f"({exc})") from exc
+    return {k: _lists(v) if props_is_list(props, k) else
+            _checked(np.asarray(v, np.float64), _dtype(props, k), k, el["name"], path)
             for k, v in out.items()}, pos + n
+
+
+def _check_faces(faces, vertices: int, path: Path) -> None:
+    """Every face has at least three corners, each a vertex of the file."""
+    rows = [faces] if isinstance(faces, np.ndarray) else faces
+    for f in rows:
+        f = np.asarray(f)
+        if f.size == 0:
+            if f.ndim == 2 and f.shape[0] == 0:
+                continue  # no faces at all
+            raise FormatError(f"{path}: a PLY face has no corners; a face needs at least 3")
+        if f.shape[-1] < 3:
+            raise FormatError(f"{path}: a PLY face has {f.shape[-1]} corners; a face needs at "
+                              "least 3")
+        lo, hi = int(f.min()), int(f.max())
+        if lo < 0 or hi >= vertices:
+            raise FormatError(f"{path}: a PLY face refers to vertex {lo if lo < 0 else hi}, but "
+                              f"the file has {vertices} vertices")
 
 
 def read_ply(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Read a PLY file's vertices (and faces) into arrays; see the module docstring for keys.
 
-    Raises FormatError for a file that is not PLY, uses an unknown type, or is truncated.
+    Raises FormatError, naming the problem, for a file that is not PLY, a malformed header
+    (unknown type or line, a count that is not a non-negative integer or that the file cannot
+    hold), a truncated body, an ASCII value its declared type cannot hold (a colour of 300 in a
+    uchar), or a face with fewer than three corners or a vertex the file does not have.
     """
     path = Path(path)
     with path.open("rb") as fh:
@@ -169,8 +262,9 @@ def read_ply(path: str | os.PathLike) -> dict[str, np.ndarray]:
                 data[el["name"]], pos = _read_ascii(lines, pos, el, path)
         else:
             endian = "<" if fmt == "binary_little_endian" else ">"
+            size = path.stat().st_size
             for el in elements:
-                data[el["name"]] = _read_binary(fh, el, endian, path)
+                data[el["name"]] = _read_binary(fh, el, endian, path, size - fh.tell())
     vertex = data.get("vertex", {})
     out: dict[str, np.ndarray] = {}
     used: set[str] = set()
@@ -182,8 +276,10 @@ def read_ply(path: str | os.PathLike) -> dict[str, np.ndarray]:
         if name not in used:
             out[name] = arr
     face = data.get("face", {})
+    vertices = next((el["count"] for el in elements if el["name"] == "vertex"), 0)
     for name in ("vertex_indices", "vertex_index"):
         if name in face:
+            _check_faces(face[name], vertices, path)
             out["faces"] = face[name]
     return out
 
