@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -45,18 +47,45 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         f"(default: {DEFAULT_MODEL}, the best edge3d has on real scans)")
     p.add_argument("--backend", default="ort", choices=("auto", "ort", "tensorrt"),
                    help="inference backend for learned models (default: ort, ONNX Runtime)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default: cpu)")
-    p.add_argument("--frames", type=int, default=None,
+    p.add_argument("--device", default="cpu", type=_device,
+                   help="cpu, cuda, cuda:N or auto (default: cpu)")
+    p.add_argument("--frames", type=_positive_int, default=None,
                    help="stop after N frames (the synthetic recording has "
                         f"{SYNTHETIC_RECORDING['frames']} unless N is given)")
-    p.add_argument("--every", type=int, default=10,
+    p.add_argument("--every", type=_positive_int, default=10,
                    help="segment the map every K fused frames (default: 10)")
-    p.add_argument("--voxel-size", type=float, default=0.02,
-                   help="TSDF voxel size in metres (default: 0.02)")
+    p.add_argument("--voxel-size", type=_voxel_size, default=0.02,
+                   help="TSDF voxel size in metres, 0.01 to 0.05 (default: 0.02)")
     p.add_argument("--out", default="edge3d-demo-out",
                    help="output folder (default: ./edge3d-demo-out)")
     p.add_argument("--no-window", action="store_true", help="never open a window")
     return p
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def _voxel_size(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.01 <= value <= 0.05:
+        raise argparse.ArgumentTypeError(f"expected metres from 0.01 to 0.05, got {text!r}")
+    return value
+
+
+def _device(text: str) -> str:
+    if text in ("cpu", "cuda", "auto") or (text.startswith("cuda:") and text[5:].isdigit()):
+        return text
+    raise argparse.ArgumentTypeError(f"expected cpu, cuda, cuda:N or auto, got {text!r}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,22 +99,33 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import numpy as np
 
     import edge3d
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        print(f"edge3d demo: --out {out} is a file, not a folder", file=sys.stderr)
+        return 2
+    source = _source_spec(args.source, args.frames)
+    segmenter = edge3d.Segmenter(args.model, backend=args.backend, device=args.device)
+    # This run's pictures go to a staging folder inside --out; they replace an earlier run's
+    # only once this run has written everything, so a run that fails loses nothing.
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".edge3d-demo-", dir=out))
+    try:
+        return _stream(args, out, staging, source, segmenter)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _stream(args: argparse.Namespace, out: Path, staging: Path, source: str, segmenter: Any
+            ) -> int:
+    import numpy as np
+
     from edge3d.io import write_ply
     from edge3d.runtime.render import instance_point_colors, render_update
 
-    if args.frames is not None and args.frames < 1:
-        print("edge3d demo: --frames must be at least 1", file=sys.stderr)
-        return 2
-    out = Path(args.out)
-    (out / "updates").mkdir(parents=True, exist_ok=True)
-    for old in (out / "updates").glob("update_*.png"):  # pictures of an earlier run
-        old.unlink()
-    source = _source_spec(args.source, args.frames)
-    model = args.model
-    segmenter = edge3d.Segmenter(model, backend=args.backend, device=args.device)
+    (staging / "updates").mkdir()
     print(f"edge3d demo: source {source}, model {segmenter.model} ({segmenter.method}), "
           f"backend {args.backend}, every {args.every} frames")
     window = _Window.open(disabled=args.no_window)
@@ -98,7 +138,7 @@ def _run(args: argparse.Namespace) -> int:
         for update in stream:
             last = update
             picture = render_update(update)
-            picture.save(out / "updates" / f"update_{update.index:04d}.png")
+            picture.save(staging / "updates" / f"update_{update.index:04d}.png")
             window.show(picture)
             log.append(_update_record(update))
             status.print(update)
@@ -106,9 +146,9 @@ def _run(args: argparse.Namespace) -> int:
     if last is None:
         print("edge3d demo: the source produced no update", file=sys.stderr)
         return 1
-    render_update(last).save(out / "final.png")
+    render_update(last).save(staging / "final.png")
     colors = instance_point_colors(last.result, last.colors, len(last.points))
-    write_ply(out / "map.ply", last.points, colors=colors, normals=last.normals,
+    write_ply(staging / "map.ply", last.points, colors=colors, normals=last.normals,
               instance=last.result.labels.astype(np.int32),
               **{"class": last.result.classes.astype(np.int32)})
     summary = {
@@ -118,7 +158,8 @@ def _run(args: argparse.Namespace) -> int:
         "instances": [i.to_dict() for i in last.result.instances],
         "counters": last.counters.to_dict(), "updates": log,
     }
-    (out / "instances.json").write_text(json.dumps(summary, indent=1) + "\n")
+    (staging / "instances.json").write_text(json.dumps(summary, indent=1) + "\n")
+    _publish(staging, out)
     window.close()
     c = last.counters
     print(f"edge3d demo: {c.frames_fused} frames fused ({c.frames_skipped} skipped, "
@@ -129,6 +170,18 @@ def _run(args: argparse.Namespace) -> int:
     print(f"  map:       {out / 'map.ply'} ({len(last.points)} points, instance colours)")
     print(f"  instances: {out / 'instances.json'}")
     return 0
+
+
+def _publish(staging: Path, out: Path) -> None:
+    """Move a finished run from ``staging`` into ``out``, replacing an earlier run's files of
+    the same names (its ``updates`` folder as a whole, so no stale picture stays)."""
+    for name in ("final.png", "map.ply", "instances.json"):
+        os.replace(staging / name, out / name)
+    old = out / "updates"
+    if old.exists():
+        trash = staging / "previous-updates"
+        os.replace(old, trash)
+    os.replace(staging / "updates", old)
 
 
 def _source_spec(source: str, frames: int | None) -> str:

@@ -102,3 +102,29 @@ def test_renderers_handle_empty_maps(n):
     k = Intrinsics(32, 24, 30, 30, 15.5, 11.5)
     pose = look_at(np.array([0.0, -2.0, 0.0]), np.array([0.0, 0.0, 0.0]))
     assert render_camera(pts, cols, pose, k).shape == (24, 32, 3)
+
+
+@pytest.mark.parametrize(("option", "value"), [("--device", "gpu"), ("--every", "-1"),
+                                               ("--voxel-size", "0"), ("--frames", "0"),
+                                               ("--every", "x"), ("--device", "cuda:a")])
+def test_bad_demo_options_are_usage_errors(tmp_path, capsys, option, value):
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", option, value, "--out", str(tmp_path / "out"), "--no-window"])
+    assert exc.value.code == 2
+    assert option in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # nothing was created
+
+
+def test_a_failing_demo_keeps_the_previous_run(tmp_path, capsys):
+    out = tmp_path / "out"
+    (out / "updates").mkdir(parents=True)
+    kept = [out / "updates" / "update_0000.png", out / "final.png", out / "map.ply"]
+    for p in kept:
+        p.write_bytes(b"an earlier run")
+    assert main(["demo", "--source", str(tmp_path / "missing.db3"), "--out", str(out),
+                 "--no-window"]) == 2
+    assert all(p.read_bytes() == b"an earlier run" for p in kept)
+    assert sorted(p.name for p in out.iterdir()) == ["final.png", "map.ply", "updates"]
+    (tmp_path / "file").write_text("x")
+    assert main(["demo", "--out", str(tmp_path / "file"), "--no-window"]) == 2
+    assert "is a file" in capsys.readouterr().err
