@@ -82,6 +82,11 @@ def associate_scene(scene: str, gt_ids: np.ndarray, preds: Sequence[PredInstance
     class_lookup = {int(c): i for i, c in enumerate(valid_class_ids)}
     vertices, labels, scores, keys = [], [], [], []
     for k, pred in enumerate(preds):
+        if not np.isfinite(float(pred.score)):
+            # The script would sort a NaN anywhere and rank -inf last but still count it: the
+            # AP it reports then means nothing.
+            raise FormatError(f"scene {scene!r}: prediction {k} (label {pred.label_id}) has "
+                              f"confidence {pred.score!r}; confidences must be finite numbers")
         cls = 0 if agnostic else class_lookup.get(int(pred.label_id), -1)
         if cls < 0:
             continue

@@ -331,3 +331,13 @@ def test_class_agnostic_greedy_order_is_class_list_order_then_id() -> None:
     assert chair_first.ap25 == pytest.approx(0.5, abs=1e-12)
     # Table first: it takes P, the chair takes Q -> 1.
     assert table_first.ap25 == pytest.approx(1.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("score", [float("nan"), float("-inf"), float("inf")])
+def test_non_finite_confidences_are_refused(score):
+    from edge3d.eval import PredInstance
+
+    gt = np.full(200, 5001)  # one chair of 200 vertices
+    preds = [PredInstance(mask=np.ones(200, bool), label_id=5, score=score)]
+    with pytest.raises(FormatError, match="confidences must be finite"):
+        evaluate_scannet({"s": gt}, {"s": preds})
