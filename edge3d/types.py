@@ -174,8 +174,9 @@ class PointCloud:
 class Instance:
     """One segmented object.
 
-    ``indices`` are int64 indices into the segmented point array; the box is axis-aligned in the
-    same frame as the points.
+    ``indices`` are int64 indices into the segmented point array; the box (``box_min``,
+    ``box_max``) is axis-aligned in the same frame as the points; box and centroid are float64
+    [3], metres.
     """
 
     id: int
@@ -195,8 +196,8 @@ class Instance:
 
         idx = np.asarray(indices, dtype=np.int64)
         p = points[idx]
-        lo, hi = column_bounds(p)
-        centroid = np.array([p[:, k].mean() for k in range(p.shape[1])], p.dtype)
+        lo, hi = (b.astype(np.float64) for b in column_bounds(p))
+        centroid = np.array([p[:, k].mean(dtype=np.float64) for k in range(p.shape[1])])
         return cls(id=int(id), class_id=int(class_id), class_name=class_name, score=float(score),
                    indices=idx, box_min=lo, box_max=hi, centroid=centroid)
 

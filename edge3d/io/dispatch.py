@@ -39,9 +39,10 @@ def open_source(spec: str | os.PathLike, **options: Any) -> FrameSource:
             - ``path/to/scene.sens``: a ScanNet stream (depth, registered colour, poses).
             - a folder: TUM RGB-D (``rgb.txt`` + ``depth.txt``; options ``intrinsics``,
               ``max_difference``, ``max_pose_gap``), Redwood (a ``.log`` trajectory; options
-              ``intrinsics``, ``depth_scale``), a plain frame folder (``depth/`` + colour +
-              intrinsics JSON, also ScanNet's exported frames; options ``intrinsics``,
-              ``depth_scale``, ``fps``), or a ScanNet scene folder holding a ``.sens``.
+              ``intrinsics``, ``depth_scale``, ``trajectory``), a plain frame folder
+              (``depth/`` + colour + intrinsics JSON, also ScanNet's exported frames; options
+              ``intrinsics``, ``depth_scale``, ``fps``), or a ScanNet scene folder holding a
+              ``.sens``.
             - ``"synthetic:seed=3,frames=30,..."``: :func:`edge3d.synth.sequence`; options are
               more parameters.
             - ``"realsense"`` or ``"realsense:<serial>"``: a live camera
@@ -89,7 +90,7 @@ def open_source(spec: str | os.PathLike, **options: Any) -> FrameSource:
 
     if tum.is_tum_folder(path):
         return _build(tum.TUMSource, path, **options)
-    if redwood.find_layout(path) is not None:
+    if redwood.is_sequence(path):
         return _build(redwood.RedwoodSource, path, **options)
     if folder.is_frame_folder(path):
         return _build(folder.FolderSource, path, **options)

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 BACKENDS = ("auto", "ort", "tensorrt")
 _MAX_EXTENT_M = 500.0  # a bigger map is almost surely in millimetres
+# float32 spaces values 2 mm apart from 16 km on, 4 mm from 32 km: beyond that float32 input
+# has already lost the detail segmentation needs (GNSS/UTM frames are 10^5 to 10^7 m out).
+_MAX_FLOAT32_COORD_M = 32768.0
 
 
 class Segmenter:
@@ -114,13 +117,18 @@ class Segmenter:
             none), ``classes`` int32 [N] (-1 for none), ``instances`` sorted by descending
             score, ``timings`` in seconds per stage plus ``"total"``.
 
+        Coordinates may lie anywhere (a GNSS / UTM-referenced map included): the method runs
+        in a local frame at the cloud's corner, and boxes and centroids come back in the frame
+        of ``points``, as float64. Far from the origin pass float64 points: float32 cannot hold
+        millimetres beyond 32 km, and such input is refused.
+
         Raises:
             ValueError: wrong shape or dtype, non-finite values, colours out of range, a map
-                so large it must be in millimetres, or superpoints for a method without use
-                for them.
+                so large it must be in millimetres, float32 points 32 km or more from the
+                origin, or superpoints for a method without use for them.
         """
         t0 = time.perf_counter()
-        pts, cols = validate_points(points, colors)
+        pts, cols, origin = validate_points(points, colors)
         if superpoints is None:
             result = self._method.segment(pts, cols)
         elif getattr(self._method, "uses_superpoints", False):
@@ -132,6 +140,10 @@ class Segmenter:
         if result.labels.shape != (n,) or result.classes.shape != (n,):
             raise RuntimeError(f"method {self.method!r} returned labels for "
                                f"{result.labels.shape} points, expected ({n},): a method bug")
+        for inst in result.instances:
+            inst.box_min = inst.box_min + origin
+            inst.box_max = inst.box_max + origin
+            inst.centroid = inst.centroid + origin
         result.instances.sort(key=lambda inst: -inst.score)
         result.timings["total"] = time.perf_counter() - t0
         return result
@@ -148,8 +160,10 @@ class Segmenter:
 
 
 def validate_points(points: np.ndarray, colors: np.ndarray | None
-                    ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Check and convert input to float32 [N, 3] points and float32 [N, 3] colours in [0, 1]."""
+                    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Check and convert input for a method: float32 [N, 3] points in a local frame, float32
+    [N, 3] colours in [0, 1] (or None), and the local frame's origin (float64 [3], whole
+    metres: the floor of the points' minimum), so that ``points = local + origin``."""
     try:
         pts = np.asarray(points)
     except Exception as exc:
@@ -158,24 +172,39 @@ def validate_points(points: np.ndarray, colors: np.ndarray | None
         raise ValueError(f"points must have shape [N, 3], got {pts.shape}")
     if not (np.issubdtype(pts.dtype, np.floating) or np.issubdtype(pts.dtype, np.integer)):
         raise ValueError(f"points must be numeric (float32 metres), got dtype {pts.dtype}")
-    pts = np.ascontiguousarray(pts, dtype=np.float32)
+    precise = pts.dtype != np.float32
+    pts = np.ascontiguousarray(pts, dtype=np.float64 if precise else np.float32)
     if not np.isfinite(pts).all():
         bad = int((~np.isfinite(pts).all(1)).sum())
         raise ValueError(f"{bad} of {len(pts)} points are NaN or infinite; drop them "
                          "first, e.g. points[np.isfinite(points).all(1)]")
+    origin = np.zeros(3)
     if len(pts):
-        lo, hi = column_bounds(pts)
+        lo, hi = (b.astype(np.float64) for b in column_bounds(pts))
         extent = float((hi - lo).max())
         if extent > _MAX_EXTENT_M:
             raise ValueError(f"points span {extent:.0f} units; edge3d expects metres (divide "
                              "millimetres by 1000)")
+        far = float(np.abs(np.concatenate([lo, hi])).max())
+        if not precise and far >= _MAX_FLOAT32_COORD_M:
+            raise ValueError(
+                f"float32 points lie {far / 1000:.0f} km from the origin, where float32 steps "
+                f"are {np.spacing(np.float32(far)) * 1000:.0f} mm: the detail is already lost. "
+                "Pass float64 points (edge3d keeps the precision), or subtract a local origin "
+                "before converting to float32")
+        origin = np.floor(lo)
+        # Float64 input is shifted in float64, so a map far from the origin keeps millimetres.
+        pts = np.subtract(pts, origin if precise else origin.astype(np.float32)
+                          ).astype(np.float32, copy=False)
+    else:
+        pts = pts.astype(np.float32, copy=False)
     if colors is None:
-        return pts, None
+        return pts, None, origin
     cols = np.asarray(colors)
     if cols.shape != pts.shape:
         raise ValueError(f"colors must have shape {pts.shape} like points, got {cols.shape}")
     if cols.dtype == np.uint8:
-        return pts, cols.astype(np.float32) / np.float32(255.0)
+        return pts, cols.astype(np.float32) / np.float32(255.0), origin
     if not np.issubdtype(cols.dtype, np.floating):
         raise ValueError(f"colors must be uint8 (0-255) or float in [0, 1], got dtype {cols.dtype}")
     cols = np.ascontiguousarray(cols, dtype=np.float32)
@@ -183,7 +212,7 @@ def validate_points(points: np.ndarray, colors: np.ndarray | None
         hint = " (they look like 0-255 values: pass uint8 or divide by 255)" \
             if np.isfinite(cols).all() and cols.max() <= 255.0 else ""
         raise ValueError(f"float colors must lie in [0, 1]{hint}")
-    return pts, cols
+    return pts, cols, origin
 
 
 def _available() -> str:

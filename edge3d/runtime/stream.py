@@ -133,13 +133,17 @@ class StreamUpdate:
     Attributes:
         index: update number, from 0.
         frame_index: index of the last frame fused into the segmented map.
-        points: float32 [N, 3] surface points of the fused map (world frame, metres, z up),
+        points: float32 [N, 3] surface points of the fused map (map frame, metres, z up),
             one per ``map_voxel`` cell.
         colors: uint8 [N, 3] or None.
         normals: float32 [N, 3] or None.
         result: the segmentation of ``points``, with ids kept stable across updates.
-        pose: float64 [4, 4] camera-to-world pose of the last fused frame.
+        pose: float64 [4, 4] camera-to-map pose of the last fused frame.
         frame: the last fused frame (its images and intrinsics).
+        map_to_world: float64 [4, 4] from the map frame (points, boxes, pose) to the world of
+            the source's poses; the identity unless those poses are far from their origin
+            (GNSS / UTM frames) or were re-aligned with gravity
+            (:attr:`edge3d.runtime.fusion.Fusion.map_to_world`).
         timings: seconds: ``fusion`` (mean per frame, recent frames), ``extract`` (surface
             extraction and downsampling), ``segment``, ``tracking`` and ``latency`` (update
             requested to update ready, waiting included).
@@ -160,6 +164,7 @@ class StreamUpdate:
     timings: dict[str, float]
     rates: dict[str, float]
     counters: StreamCounters
+    map_to_world: np.ndarray
     final: bool = False
 
 
@@ -552,19 +557,20 @@ class Stream:
                 self._counters.maps_dropped += dropped
 
     def _extract(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, Frame | None,
-                                np.ndarray | None]:
-        """The map's surface, downsampled, and the last fused frame and pose."""
+                                np.ndarray | None, np.ndarray]:
+        """The map's surface, downsampled, the last fused frame and pose, and the map frame."""
         with self._map_lock:
             points, colors, normals = self._fusion.volume.extract_points()
             frame, pose = self._latest
             stats = self._fusion.volume.stats
+            map_to_world = self._fusion.map_to_world
         with self._lock:
             self._counters.map_blocks = int(stats.blocks)
             self._counters.map_blocks_evicted = int(stats.evicted)
         points = np.asarray(points, np.float32)
         if self.map_voxel > 0 and len(points):
             points, colors, normals = voxel_downsample(points, colors, normals, self.map_voxel)
-        return points, colors, normals, frame, pose
+        return points, colors, normals, frame, pose, map_to_world
 
     def _segment_loop(self) -> None:
         requests, updates = self._q.maps, self._q.updates
@@ -579,7 +585,7 @@ class Stream:
                     return
                 request, requested_at = item
                 t0 = time.perf_counter()
-                points, colors, normals, frame, pose = self._extract()
+                points, colors, normals, frame, pose, map_to_world = self._extract()
                 t1 = time.perf_counter()
                 result = self.segmenter.segment(points, colors)
                 t2 = time.perf_counter()
@@ -596,7 +602,8 @@ class Stream:
                     timings={"fusion": self._rates["fusion"].mean(), "extract": t1 - t0,
                              "segment": t2 - t1, "tracking": t3 - t2,
                              "latency": t3 - requested_at},
-                    rates=self.rates(), counters=self.counters, final=request.final)
+                    rates=self.rates(), counters=self.counters, map_to_world=map_to_world,
+                    final=request.final)
                 index += 1
                 dropped = _put_latest(updates, update)
                 if dropped:

@@ -189,3 +189,94 @@ def test_tracking_loss_is_reported_and_the_frame_not_fused():
 def test_bad_modes_are_rejected(bad):
     with pytest.raises(ValueError, match="must be one of"):
         Fusion(VOXEL, **bad)
+
+
+def _shifted(scene: Scene, poses: list[np.ndarray], offset) -> list[Frame]:
+    frames = []
+    for i, pose in enumerate(poses):
+        f = scene.frame(pose, index=i)
+        f.pose = f.pose.copy()
+        f.pose[:3, 3] += offset
+        frames.append(f)
+    return frames
+
+
+@pytest.mark.parametrize("offset", [(1e5, 0, 0), (5e5, 4.5e6, 0), (1e7, -1e7, 350.0)])
+def test_host_poses_far_from_their_origin_fuse_the_same_map(offset):
+    scene = corner_scene()
+    poses = _walk(3)
+    near = Fusion(VOXEL)
+    for f in _shifted(scene, poses, (0, 0, 0)):
+        near.add(f)
+    far = Fusion(VOXEL)
+    steps = [far.add(f) for f in _shifted(scene, poses, offset)]
+    assert all(s.integrated and s.gravity_source == "host" for s in steps)
+    world = far.map_to_world
+    np.testing.assert_allclose(world[:3, :3], np.eye(3))
+    assert np.abs(world[:3, 3] - np.round(poses[0][:3, 3] + offset)).max() == 0
+    # Map poses plus the map's origin give back the host poses.
+    for step, pose in zip(steps, poses, strict=True):
+        np.testing.assert_allclose((world @ step.pose)[:3, 3], pose[:3, 3] + offset, atol=1e-6)
+    a, _, _ = near.extract_points()
+    b, _, _ = far.extract_points()
+    b_world = b.astype(np.float64) + (world[:3, 3] - offset)
+    # The grids differ by a fraction of a voxel (the origin is whole metres): the surfaces
+    # agree to well within a voxel, and the maps are alike in size.
+    from scipy.spatial import cKDTree
+
+    assert np.percentile(cKDTree(a).query(b_world)[0], 95) < 0.5 * VOXEL
+    assert abs(len(b) - len(a)) < 0.25 * len(a)
+    assert _floor_z_of(far) + world[2, 3] - offset[2] == pytest.approx(FLOOR_Z, abs=0.1 * VOXEL)
+
+
+def test_a_host_pose_beyond_the_maps_reach_is_skipped_and_named():
+    scene = corner_scene()
+    poses = _walk(2)
+    fusion = Fusion(VOXEL)
+    first, second = _shifted(scene, poses, (1e7, 0, 0))
+    assert fusion.add(first).integrated
+    second.pose[:3, 3] += (5e5, 0, 0)  # 500 km on: beyond 168 km at 2 cm voxels
+    step = fusion.add(second)
+    assert step.tracking == "skipped" and "beyond the map's reach" in step.reason
+    assert fusion.counters["skipped"] == 1
+
+
+def _camera_world(poses: list[np.ndarray]) -> list[np.ndarray]:
+    """The poses as an Open3D / Redwood .log has them: in the first camera's frame (y down)."""
+    return [np.linalg.inv(poses[0]) @ p for p in poses]
+
+
+def _frames_with(scene: Scene, poses: list[np.ndarray]) -> list[Frame]:
+    frames = []
+    for i, (true, given) in enumerate(zip(_walk(len(poses)), poses, strict=True)):
+        f = scene.frame(true, index=i)
+        f.pose = given
+        frames.append(f)
+    return frames
+
+
+def test_host_poses_that_are_not_gravity_aligned_are_aligned_by_the_floor(caplog):
+    scene = corner_scene()
+    fusion = Fusion(VOXEL)
+    steps = [fusion.add(f) for f in _frames_with(scene, _camera_world(_walk(3)))]
+    assert all(s.tracking == "host" and s.integrated for s in steps)
+    assert steps[0].gravity_source == "floor" and "degrees from up" in caplog.text
+    assert _floor_z_of(fusion) == pytest.approx(0.0, abs=0.2 * VOXEL)
+    # map_to_world takes the map back to the host's (first camera's) frame.
+    given = _camera_world(_walk(3))
+    for step, pose in zip(steps, given, strict=True):
+        np.testing.assert_allclose(fusion.map_to_world @ step.pose, pose, atol=1e-9)
+
+
+def test_gravity_host_keeps_the_host_frame_and_floor_overrides_it():
+    scene = corner_scene()
+    given = _camera_world(_walk(3))
+    trusted = Fusion(VOXEL, gravity="host")
+    assert [trusted.add(f).gravity_source for f in _frames_with(scene, given)] == ["host"] * 3
+    np.testing.assert_allclose(trusted.map_to_world, np.eye(4))
+    # Gravity-aligned host poses, but the floor asked for: the map is put on the floor.
+    floor = Fusion(VOXEL, gravity="floor")
+    assert floor.add(scene.frame(_walk(1)[0], index=0)).gravity_source == "floor"
+    assert _floor_z_of(floor) == pytest.approx(0.0, abs=0.2 * VOXEL)
+    np.testing.assert_allclose(floor.map_to_world[:3, :3], np.eye(3), atol=5e-3)  # 0.3 deg
+    assert floor.map_to_world[2, 3] == pytest.approx(FLOOR_Z, abs=0.2 * VOXEL)

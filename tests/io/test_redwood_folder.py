@@ -145,3 +145,29 @@ def test_open3d_intrinsics_json(tmp_path):
     assert (k.fx, k.fy, k.cx, k.cy) == (20.0, 21.0, 7.5, 5.5)
     assert frames[0].depth_scale == 0.001
     np.testing.assert_array_equal(frames[0].depth, depths[0])
+
+
+def _flat_sequence(folder, logs: dict[str, list]) -> None:
+    (folder / "depth").mkdir(parents=True)
+    for i in range(2):
+        write_depth_png(folder / "depth" / f"{i:06d}.png", np.full((480, 640), 1000, np.uint16))
+    for name, poses in logs.items():
+        write_log_trajectory(folder / name, poses)
+
+
+def test_trajectory_log_wins_over_odometry_log(tmp_path):
+    odometry = [np.eye(4), np.eye(4)]
+    _flat_sequence(tmp_path, {"odometry.log": odometry, "trajectory.log": _poses(2)})
+    with open_source(tmp_path) as src:
+        assert src.log_path.name == "trajectory.log"
+        np.testing.assert_array_equal(list(src)[1].pose, _poses(2)[1])
+
+
+def test_several_logs_without_a_trajectory_log_must_be_named(tmp_path):
+    _flat_sequence(tmp_path, {"a.log": _poses(2), "b.log": [np.eye(4)] * 2})
+    with pytest.raises(SourceError, match=r"several \.log trajectories \(a\.log, b\.log\)"):
+        open_source(tmp_path)
+    with open_source(tmp_path, trajectory="b.log") as src:
+        np.testing.assert_array_equal(list(src)[1].pose, np.eye(4))
+    with pytest.raises(SourceError, match=r"'c\.log' is not a file"):
+        open_source(tmp_path, trajectory="c.log")

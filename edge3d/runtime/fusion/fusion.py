@@ -10,10 +10,23 @@ provisional frame that assumes a level camera; the frames fused so far are kept 
 ``gravity_frames``), and when the IMU or the floor gives gravity the map is rebuilt from them
 in the aligned frame, so the map and every reported pose are always in one frame. If nothing is
 found within ``gravity_frames`` frames the level-camera assumption stays (``"assumed"``).
+
+Host poses (``tracking="host"``, or ``"auto"`` with posed frames) are taken as gravity-aligned
+with ``gravity="host"``; with ``"auto"`` they are checked against the floor (or the IMU) in the
+first frames and re-aligned, with a warning, when their z is more than ``HOST_TILT_DEG`` off
+(an Open3D / Redwood ``.log`` is in the first camera's frame, y down); with ``"floor"`` or
+``"imu"`` that source aligns them.
+
+The map has its own frame: the host poses' world moved so that a world far from its origin
+(GNSS / UTM-referenced poses, 10^5 to 10^7 m out) does not lose the map to float32 and the
+block index's range. :attr:`Fusion.map_to_world` takes map coordinates back to the host's
+world; it is the identity unless the host poses start more than ``LOCAL_FRAME_M`` from their
+origin or were re-aligned with gravity.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -22,12 +35,19 @@ import numpy as np
 from edge3d.errors import FrameError
 from edge3d.runtime.fusion.gravity import correction, fit_floor, level_pose, up_from_accel
 from edge3d.runtime.fusion.tracking import ICPTracker, TrackingResult
-from edge3d.runtime.fusion.volume import TSDFVolume
+from edge3d.runtime.fusion.volume import MAX_BLOCK_COORD, TSDFVolume
 from edge3d.types import Frame
+
+log = logging.getLogger(__name__)
 
 TRACKING_MODES = ("auto", "host", "icp", "static")
 GRAVITY_MODES = ("auto", "host", "imu", "floor")
 FLOOR_SAMPLE_POINTS = 6000
+# Host poses farther than this from their origin get a map frame of their own: float32 map
+# points keep 0.1 mm within it.
+LOCAL_FRAME_M = 1000.0
+# Host poses whose z is farther than this from the measured up are not gravity-aligned.
+HOST_TILT_DEG = 15.0
 
 
 @dataclass
@@ -36,8 +56,9 @@ class FusionStep:
 
     Attributes:
         index: the frame's index.
-        pose: float64 [4, 4] ``T_W_C`` in the gravity-aligned world (z up); for a skipped or
-            lost frame the last good pose (None before the first one).
+        pose: float64 [4, 4] ``T_W_C`` in the gravity-aligned map frame (z up; see
+            :attr:`Fusion.map_to_world`); for a skipped or lost frame the last good pose (None
+            before the first one).
         tracking: "ok" (ICP converged), "lost" (ICP failed; not integrated), "host" (pose from
             the frame), "static" (fixed pose), or "skipped" (frame rejected, see ``reason``).
         gravity_source: "host", "imu", "floor", "pending" (still looking) or "assumed" (gave
@@ -66,8 +87,9 @@ class Fusion:
         tracking: "auto" (host poses when a frame has one, else ICP), "host" (frames without a
             pose are skipped), "icp" (ignore host poses), "static" (the camera does not move).
         max_blocks: block budget of the map (None: unbounded); see :class:`TSDFVolume`.
-        gravity: "auto" (host poses, else IMU, else floor), "host", "imu" or "floor" (the
-            only source tried; for "host" without host poses the camera is assumed level).
+        gravity: "auto" (host poses checked against the IMU or floor, else IMU, else floor),
+            "host" (host poses trusted as they are), "imu" or "floor" (the only source tried;
+            for "host" without host poses the camera is assumed level).
         truncation: TSDF truncation in metres (default 4 voxels).
         depth_max: depths beyond this (metres) are not fused.
         smooth_depth: bilateral-filter depth before fusing it (see :class:`TSDFVolume`); on by
@@ -98,6 +120,8 @@ class Fusion:
         self._prev_pose: np.ndarray | None = None   # the one before, for the motion prediction
         self._static_pose: np.ndarray | None = None
         self._pending: list[tuple[Frame, int]] = []  # frames fused before gravity was known
+        self._host_to_map = np.eye(4)  # host poses' world -> map frame (see map_to_world)
+        self._host_seen = False
         # Until gravity is known the camera is taken as level; _apply_correction fixes it up.
         self._start_pose = level_pose()
 
@@ -119,25 +143,52 @@ class Fusion:
         if mode == "auto":
             mode = "host" if frame.pose is not None else "icp"
         if mode == "host":
-            return self._add_host(frame, index, timings, t0)
+            return self._add_host(frame, index, accel, timings, t0)
         if mode == "static":
             return self._add_static(frame, index, accel, timings, t0)
         return self._add_icp(frame, index, accel, timings, t0)
 
     def extract_points(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The map's surface points ``(points, colors, normals)``; see
+        """The map's surface points ``(points, colors, normals)`` in the map frame; see
         :meth:`TSDFVolume.extract_points`."""
         return self.volume.extract_points()
 
+    @property
+    def map_to_world(self) -> np.ndarray:
+        """float64 [4, 4]: map coordinates to the host poses' world (``world = M @ map``).
+
+        The identity unless the host poses start more than ``LOCAL_FRAME_M`` from their
+        origin (then the map's origin is the first pose's position, in whole metres) or were
+        re-aligned with gravity. Without host poses the map frame is the world."""
+        return np.linalg.inv(self._host_to_map)
+
     # -- modes ------------------------------------------------------------------------------
 
-    def _add_host(self, frame: Frame, index: int, timings: dict, t0: float) -> FusionStep:
+    def _add_host(self, frame: Frame, index: int, accel: np.ndarray | None, timings: dict,
+                  t0: float) -> FusionStep:
         if frame.pose is None:
             self.counters["skipped"] += 1
             return self._step(index, "skipped", False, "tracking='host' but the frame has no "
                               "pose", timings, t0)
-        self.gravity_source = "host"
-        self._integrate(frame, np.asarray(frame.pose, dtype=np.float64), index, timings)
+        pose = np.asarray(frame.pose, dtype=np.float64)
+        if not self._host_seen:
+            self._host_seen = True
+            t = pose[:3, 3]
+            if np.linalg.norm(t) > LOCAL_FRAME_M:
+                self._host_to_map[:3, 3] = -np.round(t)
+            if self.gravity_mode == "host":
+                self.gravity_source = "host"
+        pose = self._host_to_map @ pose
+        reach = MAX_BLOCK_COORD * 8 * self.volume.voxel_size - self.volume.depth_max
+        if np.abs(pose[:3, 3]).max() > reach:
+            self.counters["skipped"] += 1
+            return self._step(index, "skipped", False,
+                              f"host pose {np.linalg.norm(pose[:3, 3]) / 1000:.0f} km from the "
+                              f"map's origin, beyond the map's reach of {reach / 1000:.0f} km "
+                              f"at {self.volume.voxel_size} m voxels; start a new map",
+                              timings, t0)
+        self._integrate(frame, pose, index, timings)
+        self._gravity(frame, accel, timings)
         return self._step(index, "host", True, "", timings, t0)
 
     def _add_static(self, frame: Frame, index: int, accel: np.ndarray | None, timings: dict,
@@ -208,18 +259,37 @@ class Fusion:
         pose_map = self._last_pose  # this frame's pose in the provisional map
         R = pose_map[:3, :3]
         up_c = up_from_accel(accel) if accel is not None else None
+        found = None
         if self.gravity_mode in ("auto", "imu") and up_c is not None:
-            self._apply_correction(correction(R @ up_c), "imu")
+            found = R @ up_c, None, "imu"
         elif self.gravity_mode in ("auto", "floor"):
             floor = self._fit_floor(frame)
             if floor is not None:
                 n_m = R @ floor[0]
-                d_m = floor[1] - float(n_m @ pose_map[:3, 3])
-                self._apply_correction(correction(n_m, d_m), "floor")
+                found = n_m, floor[1] - float(n_m @ pose_map[:3, 3]), "floor"
+        checking_host = self._host_seen and self.gravity_mode == "auto"
+        if found is not None:
+            up_m, offset, source = found
+            tilt = float(np.degrees(np.arccos(np.clip(up_m[2], -1.0, 1.0))))
+            if checking_host and tilt <= HOST_TILT_DEG:
+                self._keep_host_frame()
+            else:
+                if checking_host:
+                    log.warning("edge3d fusion: the host poses' z is %.0f degrees from up as "
+                                "the %s shows it; the map is aligned to the %s (pass "
+                                "gravity='host' to keep the host's frame)", tilt, source, source)
+                self._apply_correction(correction(up_m, offset), source)
         if self.gravity_source == "pending" and len(self._pending) >= self.gravity_frames:
-            self.gravity_source = "assumed"
-            self._pending.clear()
+            if checking_host:
+                self._keep_host_frame()
+            else:
+                self.gravity_source = "assumed"
+                self._pending.clear()
         timings["gravity"] = time.perf_counter() - t
+
+    def _keep_host_frame(self) -> None:
+        self.gravity_source = "host"
+        self._pending.clear()
 
     def _fit_floor(self, frame: Frame) -> tuple[np.ndarray, float] | None:
         k = frame.intrinsics
@@ -236,6 +306,7 @@ class Fusion:
         """Move the map into the gravity-aligned frame: correct the trajectory and tracking
         state, and rebuild the map from the remembered frames with corrected poses."""
         self.gravity_source = source
+        self._host_to_map = C @ self._host_to_map
         self.trajectory = [C @ p for p in self.trajectory]
         self._start_pose = C @ self._start_pose
         for name in ("_last_pose", "_prev_pose", "_static_pose"):

@@ -17,6 +17,9 @@ from edge3d.native.tsdf import TsdfBlockVolume
 from edge3d.types import Frame, Intrinsics
 
 BLOCK_SIDE = 8
+# Block coordinates lie in [-2^20, 2^20) (the native block index packs 21 bits per axis): the
+# map reaches 2^20 * 8 voxels from its origin, 84 km at 1 cm voxels.
+MAX_BLOCK_COORD = 1 << 20
 DEFAULT_TRUNCATION_VOXELS = 4.0
 
 
