@@ -2,29 +2,58 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
 from edge3d.errors import FormatError
 
+# No depth or colour camera comes near this (a 4K image is 8.3 M pixels); a header that claims
+# more is a damaged or hostile file, refused before its pixels are decoded.
+MAX_IMAGE_PIXELS = 40_000_000
 
-def read_depth_png(path: str | os.PathLike) -> np.ndarray:
-    """A 16-bit single-channel PNG as uint16 [H, W]; FormatError if unreadable or not 16-bit."""
+
+@contextlib.contextmanager
+def open_image(source: str | os.PathLike | IO[bytes], name: str, what: str) -> Iterator[Any]:
+    """Open an image with Pillow (header only), refusing one whose header claims more than
+    ``MAX_IMAGE_PIXELS`` pixels, and turning every decoding failure into a FormatError that
+    names ``name`` and ``what`` ("depth image", "colour image")."""
     from PIL import Image
 
     try:
-        with Image.open(path) as im:
-            im.load()
-            if im.mode not in ("I;16", "I;16B", "I;16L", "I"):
-                raise FormatError(f"{path}: depth image must be a 16-bit single-channel PNG, got "
-                                  f"Pillow mode {im.mode!r}")
-            arr = np.asarray(im)
+        with warnings.catch_warnings():
+            # Pillow's own bomb check warns or raises far above MAX_IMAGE_PIXELS; ours is stricter.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(source)
+    except Image.DecompressionBombError as exc:
+        raise FormatError(f"{name}: the {what} claims more pixels than any camera makes "
+                          f"({exc}); the file is damaged") from exc
     except (OSError, ValueError, SyntaxError) as exc:
-        if isinstance(exc, FormatError):
-            raise
-        raise FormatError(f"{path}: unreadable depth image ({exc})") from exc
+        raise FormatError(f"{name}: unreadable {what} ({exc})") from exc
+    with im:
+        w, h = im.size
+        if w * h > MAX_IMAGE_PIXELS:
+            raise FormatError(f"{name}: the {what} claims {w}x{h} pixels, more than any camera "
+                              f"makes ({MAX_IMAGE_PIXELS:,} at most); the file is damaged")
+        try:
+            yield im
+        except (OSError, ValueError, SyntaxError) as exc:
+            raise FormatError(f"{name}: unreadable {what} ({exc})") from exc
+
+
+def read_depth_png(path: str | os.PathLike) -> np.ndarray:
+    """A 16-bit single-channel PNG as uint16 [H, W]; FormatError if unreadable or not 16-bit."""
+    with open_image(path, os.fspath(path), "depth image") as im:
+        im.load()
+        if im.mode not in ("I;16", "I;16B", "I;16L", "I"):
+            raise FormatError(f"{path}: depth image must be a 16-bit single-channel PNG, got "
+                              f"Pillow mode {im.mode!r}")
+        arr = np.asarray(im)
     if arr.dtype != np.uint16:
         if arr.min() < 0 or arr.max() > 65535:
             raise FormatError(f"{path}: depth values outside the uint16 range")
@@ -34,13 +63,8 @@ def read_depth_png(path: str | os.PathLike) -> np.ndarray:
 
 def read_color(path: str | os.PathLike) -> np.ndarray:
     """A colour image (PNG, JPEG, ...) as uint8 RGB [H, W, 3]; FormatError if unreadable."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise FormatError(f"{path}: unreadable colour image ({exc})") from exc
+    with open_image(path, os.fspath(path), "colour image") as im:
+        return np.asarray(im.convert("RGB"))
 
 
 def write_depth_png(path: str | os.PathLike, depth: np.ndarray) -> None:

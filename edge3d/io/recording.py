@@ -264,7 +264,8 @@ class RecordingSource(FrameSource):
     Colour is paired with the depth frame nearest in time (within half a colour frame period) and
     aligned to depth with librealsense's ``align`` unless it already is (same intrinsics, identity
     extrinsics, as :func:`write_recording` records it); with ``align=False`` colour that is not
-    aligned already is not read. ``filters`` (see
+    aligned already is not read. A recording without colour-to-depth extrinsics cannot be
+    aligned: it raises :class:`FormatError` unless ``align=False`` (depth only). ``filters`` (see
     :mod:`edge3d.io.rs_filters`) run on depth before alignment; intrinsics follow decimation.
 
     Poses and depth checksums come from the sidecar when there is one: a depth frame whose CRC-32
@@ -296,12 +297,20 @@ class RecordingSource(FrameSource):
         self._filters = DepthFilterChain(filters)
         self._align_block = None
         if self._color_profile is not None:
-            ext = self._color_profile.get_extrinsics_to(self._depth_profile)
+            try:
+                ext = self._color_profile.get_extrinsics_to(self._depth_profile)
+            except RuntimeError as exc:  # "Requested extrinsics are not available!"
+                if align:
+                    raise FormatError(
+                        f"{self.path}: the recording has no extrinsics between colour and "
+                        f"depth ({exc}), so colour cannot be aligned to depth; open it with "
+                        "align=False to read depth only") from exc
+                ext = None
             same_intr = intrinsics_from_rs(
                 self._color_profile.as_video_stream_profile().get_intrinsics()
             ) == self._raw_intrinsics
             decimated = "decimation" in self._filters.names
-            if not (same_intr and is_identity_extrinsics(ext)) or decimated:
+            if ext is None or not (same_intr and is_identity_extrinsics(ext)) or decimated:
                 if align:
                     self._align_block = rs.align(rs.stream.depth)
                 else:  # frames carry only colour registered to depth

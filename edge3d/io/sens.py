@@ -24,6 +24,7 @@ import numpy as np
 
 from edge3d.errors import FormatError, SourceError
 from edge3d.io.align import align_color_to_depth
+from edge3d.io.images import open_image
 from edge3d.io.source import FrameSource, SkippedFrame
 from edge3d.types import Frame, Intrinsics
 
@@ -167,9 +168,7 @@ class SensReader:
             if arr.size != h.color_width * h.color_height * 3:
                 raise FormatError("raw colour has the wrong size")
             return arr.reshape(h.color_height, h.color_width, 3).copy()
-        from PIL import Image
-
-        with Image.open(io.BytesIO(data)) as im:
+        with open_image(io.BytesIO(data), str(self.path), "colour frame") as im:
             return np.asarray(im.convert("RGB"))
 
     def close(self) -> None:

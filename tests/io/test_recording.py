@@ -188,9 +188,10 @@ def test_frame_number_jumps_are_reported_as_gaps(tmp_path):
     assert gaps[0].seconds == pytest.approx(4 / 30.0, abs=1e-6)
 
 
-def _camera_like_recording(path, n=3):
+def _camera_like_recording(path, n=3, extrinsics=True):
     """A recording shaped like a real camera's: colour at twice the depth resolution with its
-    own intrinsics (what write_recording never produces), made with the software device."""
+    own intrinsics (what write_recording never produces), made with the software device;
+    ``extrinsics=False`` leaves out the colour-to-depth extrinsics, as some tools do."""
     import pyrealsense2 as rs
 
     dev = rs.software_device()
@@ -209,9 +210,10 @@ def _camera_like_recording(path, n=3):
     dp = ds.add_video_stream(stream(rs.stream.depth, rs.format.z16, 2, 32, 24, 30.0, 1))
     cp = cs.add_video_stream(stream(rs.stream.color, rs.format.bgr8, 3, 64, 48, 60.0, 2))
     ds.add_read_only_option(rs.option.depth_units, 0.001)
-    ext = rs.extrinsics()
-    ext.rotation, ext.translation = [1.0, 0, 0, 0, 1.0, 0, 0, 0, 1.0], [0.0, 0.0, 0.0]
-    dp.register_extrinsics_to(cp, ext)
+    if extrinsics:
+        ext = rs.extrinsics()
+        ext.rotation, ext.translation = [1.0, 0, 0, 0, 1.0, 0, 0, 0, 1.0], [0.0, 0.0, 0.0]
+        dp.register_extrinsics_to(cp, ext)
     rec = rs.recorder(str(path), dev, False)
     ds.open(dp)
     cs.open(cp)
@@ -254,6 +256,16 @@ def test_camera_like_recording_aligns_colour_to_depth(tmp_path):
     assert np.all(np.abs(cols - 2 * np.arange(32)[None, :]) <= 1)
     with open_source(path, align=False) as src:
         assert all(g.color is None for g in src)
+
+
+def test_colour_without_extrinsics_is_named_and_depth_still_reads(tmp_path):
+    path = tmp_path / "no-extrinsics.db3"
+    _camera_like_recording(path, extrinsics=False)
+    with pytest.raises(FormatError, match=r"no extrinsics between colour and depth.*align=False"):
+        open_source(path)
+    with open_source(path, align=False) as src:
+        out = list(src)
+    assert [f.index for f in out] == [100, 101, 102] and all(f.color is None for f in out)
 
 
 def test_frame_missing_from_recording_is_counted(tmp_path):

@@ -171,3 +171,31 @@ def test_several_logs_without_a_trajectory_log_must_be_named(tmp_path):
         np.testing.assert_array_equal(list(src)[1].pose, np.eye(4))
     with pytest.raises(SourceError, match=r"'c\.log' is not a file"):
         open_source(tmp_path, trajectory="c.log")
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header claims a 16-bit ``width`` x ``height`` image over a few bytes."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + \
+            struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + \
+        chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("size", [(30000, 30000), (100000, 1000), (9000, 9000)])
+def test_an_image_claiming_absurd_size_is_skipped_and_counted(tmp_path, size):
+    _flat_sequence(tmp_path, {"trajectory.log": _poses(2)})
+    (tmp_path / "depth" / "000001.png").write_bytes(_png_claiming(*size))
+    with open_source(tmp_path) as src:
+        frames = list(src)
+        assert [f.index for f in frames] == [0]
+        assert src.stats.frames_skipped == 1
+    from edge3d.io.images import read_depth_png
+
+    with pytest.raises(FormatError, match=r"claims .*pixels.* the file is damaged"):
+        read_depth_png(tmp_path / "depth" / "000001.png")
