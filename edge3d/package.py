@@ -10,8 +10,12 @@ A package is what ``edge3d-export`` writes and what ``edge3d.Segmenter(DIR)`` lo
 
 The manifest (``edge3d.json``) holds the method, the format version, class names, voxel size,
 the input spec and capacities of every graph, pre- and post-processing parameters, the SHA-256 of
-every file, and where the model came from (command, seed, metrics). Loading checks all of it
-and fails with a message naming what does not match. There are no pickles in a package.
+every file, where the model came from (command, seed, metrics), and the SHA-256 of the manifest
+itself (``manifest_sha256``, over its canonical JSON without that field), so that an edit to a
+voxel size or a feature order is caught like a damaged network file. Loading checks all of it
+against the schema and fails with a message naming what does not match; the runtime then
+checks the opened networks against the manifest (:func:`edge3d.runtime.postprocess.
+package_method.check_graph`). There are no pickles in a package.
 
 This module lives at the top level, not in ``edge3d.export``, because the runtime reads packages
 and must never import torch, while ``edge3d.export`` is the torch side.
@@ -21,9 +25,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +40,9 @@ from edge3d.errors import PackageError
 
 MANIFEST = "edge3d.json"
 FORMAT_NAME = "edge3d-model-package"
-FORMAT_VERSION = 1
+# 2: the manifest carries its own checksum (manifest_sha256). 1 is still read, with a warning.
+FORMAT_VERSION = 2
+MANIFEST_DIGEST = "manifest_sha256"
 BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
 _DTYPES = ("float32", "float16", "int32", "int64", "bool", "uint8")
 
@@ -170,7 +179,7 @@ def load_package(model: str | os.PathLike, method: str | None = None,
         raise PackageError(f"{manifest_path} is not an edge3d package manifest "
                            f"(format {m.get('format') if isinstance(m, dict) else None!r})")
     version = m.get("format_version")
-    if not isinstance(version, int) or version < 1:
+    if not _is_int(version) or version < 1:
         raise PackageError(f"{manifest_path}: bad format_version {version!r}")
     if version > FORMAT_VERSION:
         raise PackageError(
@@ -178,12 +187,11 @@ def load_package(model: str | os.PathLike, method: str | None = None,
             f"({FORMAT_VERSION}). Upgrade edge3d (pip install -U edge3d) or re-export the model "
             "with this version's edge3d-export."
         )
-    pkg_method = m.get("method")
+    _check_digest(m, manifest_path, version)
+    _check_schema(m, manifest_path)
+    pkg_method = m["method"]
     if method is not None and pkg_method != method:
         raise PackageError(f"{path} holds a {pkg_method!r} model, not {method!r}")
-    missing = [k for k in ("method", "class_names", "voxel_size", "graphs", "files") if k not in m]
-    if missing:
-        raise PackageError(f"{manifest_path} lacks required fields: {', '.join(missing)}")
 
     files = m["files"]
     for name, entry in files.items():
@@ -192,7 +200,7 @@ def load_package(model: str | os.PathLike, method: str | None = None,
         if not f.is_file():
             raise PackageError(f"{path}: file {name} listed in the manifest is missing; "
                                "re-export or re-copy the whole package")
-        if f.stat().st_size != entry.get("bytes", f.stat().st_size):
+        if f.stat().st_size != entry["bytes"]:
             raise PackageError(f"{path}: {name} has {f.stat().st_size} bytes, the manifest says "
                                f"{entry['bytes']}: the file is truncated or replaced")
         if verify and sha256_file(f) != entry["sha256"]:
@@ -202,21 +210,121 @@ def load_package(model: str | os.PathLike, method: str | None = None,
     graphs = {}
     for gname, g in m["graphs"].items():
         where = f"{manifest_path} graph {gname!r}"
-        for variant, fname in g.get("files", {}).items():
+        for variant, fname in g["files"].items():
             if fname not in files:
                 raise PackageError(f"{where}: {variant} file {fname} has no hash in 'files'")
         graphs[gname] = GraphSpec(
-            name=gname, files=dict(g.get("files", {})),
+            name=gname, files=dict(g["files"]),
             inputs=tuple(TensorSpec.from_dict(t, where) for t in g.get("inputs", [])),
             outputs=tuple(TensorSpec.from_dict(t, where) for t in g.get("outputs", [])),
         )
     return ModelPackage(
         path=path, method=str(pkg_method), class_names=tuple(m["class_names"]),
-        background_classes=tuple(int(c) for c in m.get("background_classes", [])),
+        background_classes=tuple(m.get("background_classes", [])),
         voxel_size=float(m["voxel_size"]), graphs=graphs,
         preprocess=dict(m.get("preprocess", {})), postprocess=dict(m.get("postprocess", {})),
         provenance=dict(m.get("provenance", {})), manifest=m,
     )
+
+
+def manifest_digest(manifest: Mapping[str, Any]) -> str:
+    """SHA-256 of a manifest's canonical JSON (sorted keys, no spaces), ``manifest_sha256``
+    left out."""
+    body = {k: v for k, v in manifest.items() if k != MANIFEST_DIGEST}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                      allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _check_digest(m: dict[str, Any], manifest_path: Path, version: int) -> None:
+    if version < 2:
+        warnings.warn(f"{manifest_path}: package format {version} has no manifest checksum, so "
+                      "an edit to the manifest (voxel size, features, classes) cannot be "
+                      "detected; re-export it with edge3d-export", UserWarning, stacklevel=3)
+        return
+    stored = m.get(MANIFEST_DIGEST)
+    if not isinstance(stored, str):
+        raise PackageError(f"{manifest_path}: {MANIFEST_DIGEST} is missing; the manifest was "
+                           "edited or damaged. Re-export the package")
+    try:
+        actual = manifest_digest(m)
+    except ValueError as exc:  # NaN or infinity somewhere
+        raise PackageError(f"{manifest_path}: the manifest holds a value JSON cannot ({exc})") \
+            from exc
+    if stored != actual:
+        raise PackageError(
+            f"{manifest_path} was changed after export: its checksum does not match its "
+            "contents, and a changed voxel size, feature order or class list would silently "
+            "change results. Re-export the package (edge3d-export); to change post-processing, "
+            "pass options to edge3d.Segmenter instead of editing the manifest")
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _check_schema(m: dict[str, Any], manifest_path: Path) -> None:
+    """Every field the loader and the runtime read has the right type and a sane value."""
+    def bad(field: str, expected: str) -> PackageError:
+        return PackageError(f"{manifest_path}: {field} must be {expected}, got "
+                            f"{_short(_lookup(m, field))}; re-export the package")
+
+    missing = [k for k in ("method", "class_names", "voxel_size", "graphs", "files") if k not in m]
+    if missing:
+        raise PackageError(f"{manifest_path} lacks required fields: {', '.join(missing)}")
+    if not (isinstance(m["method"], str) and m["method"]):
+        raise bad("method", "a method name")
+    names = m["class_names"]
+    if not (isinstance(names, list) and names and all(isinstance(c, str) and c for c in names)):
+        raise bad("class_names", "a non-empty list of names")
+    bg = m.get("background_classes", [])
+    if not (isinstance(bg, list) and all(_is_int(c) and 0 <= c < len(names) for c in bg)):
+        raise bad("background_classes", f"a list of class ids from 0 to {len(names) - 1}")
+    v = m["voxel_size"]
+    if not (_is_number(v) and 0.001 <= v <= 1.0):
+        raise bad("voxel_size", "a number of metres from 0.001 to 1")
+    for key in ("preprocess", "postprocess", "provenance"):
+        if not isinstance(m.get(key, {}), dict):
+            raise bad(key, "an object")
+    files = m["files"]
+    if not isinstance(files, dict) or not files:
+        raise bad("files", "an object of file name -> {sha256, bytes}")
+    for name, entry in files.items():
+        if not (isinstance(entry, dict) and isinstance(entry.get("sha256"), str)
+                and _SHA256.fullmatch(entry["sha256"]) and _is_int(entry.get("bytes"))
+                and entry["bytes"] >= 0):
+            raise bad(f"files.{name}", "{sha256: 64 hex digits, bytes: a size}")
+    graphs = m["graphs"]
+    if not isinstance(graphs, dict) or not graphs:
+        raise bad("graphs", "an object of graph name -> {files, inputs, outputs}")
+    for gname, g in graphs.items():
+        if not (isinstance(g, dict) and isinstance(g.get("files"), dict)
+                and all(isinstance(k, str) and isinstance(f, str)
+                        for k, f in g["files"].items())):
+            raise bad(f"graphs.{gname}", "{files: {variant: file name}, inputs, outputs}")
+        for side in ("inputs", "outputs"):
+            if not isinstance(g.get(side, []), list) or \
+                    not all(isinstance(t, dict) for t in g.get(side, [])):
+                raise bad(f"graphs.{gname}.{side}", "a list of tensor specs")
+
+
+def _lookup(m: Mapping[str, Any], field: str) -> Any:
+    node: Any = m
+    for part in field.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def write_package(out: str | os.PathLike, *, method: str, class_names: list[str],
@@ -260,6 +368,7 @@ def write_package(out: str | os.PathLike, *, method: str, class_names: list[str]
             "preprocess": dict(preprocess or {}), "postprocess": dict(postprocess or {}),
             "provenance": dict(provenance or {}), "files": entries,
         }
+        manifest[MANIFEST_DIGEST] = manifest_digest(manifest)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         if out.exists():
             old = out.with_name(f".{out.name}.old")

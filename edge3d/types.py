@@ -192,14 +192,15 @@ class Instance:
     def from_points(cls, id: int, class_id: int, class_name: str, score: float,
                     indices: np.ndarray, points: np.ndarray) -> Instance:
         """Build an instance and compute its box and centroid from ``points[indices]``."""
-        from edge3d.geometry import column_bounds
-
         idx = np.asarray(indices, dtype=np.int64)
-        p = points[idx]
-        lo, hi = (b.astype(np.float64) for b in column_bounds(p))
-        centroid = np.array([p[:, k].mean(dtype=np.float64) for k in range(p.shape[1])])
+        lo, hi, centroid = _extent(points[idx])
         return cls(id=int(id), class_id=int(class_id), class_name=class_name, score=float(score),
                    indices=idx, box_min=lo, box_max=hi, centroid=centroid)
+
+    def refit(self, points: np.ndarray) -> None:
+        """Recompute the box and centroid from ``points[indices]`` (the same points in another
+        frame, or at another precision)."""
+        self.box_min, self.box_max, self.centroid = _extent(points[self.indices])
 
     def to_dict(self) -> dict:
         return {
@@ -209,6 +210,14 @@ class Instance:
             "box_max": [float(v) for v in self.box_max],
             "centroid": [float(v) for v in self.centroid],
         }
+
+
+def _extent(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """float64 (box_min, box_max, centroid) of points [K, 3]."""
+    from edge3d.geometry import column_bounds
+
+    lo, hi = (b.astype(np.float64) for b in column_bounds(p))
+    return lo, hi, np.array([p[:, k].mean(dtype=np.float64) for k in range(p.shape[1])])
 
 
 @dataclass

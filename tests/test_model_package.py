@@ -11,9 +11,11 @@ from edge3d.errors import PackageError
 from edge3d.package import (
     FORMAT_VERSION,
     MANIFEST,
+    MANIFEST_DIGEST,
     GraphSpec,
     TensorSpec,
     load_package,
+    manifest_digest,
     resolve_package,
     write_package,
 )
@@ -33,6 +35,14 @@ def _write(tmp_path: Path, out: Path | None = None, payload: bytes = b"onnx-byte
         background_classes=[0, 1], postprocess={"min_cluster_size": 20},
         provenance={"seed": 3},
     )
+
+
+def _rewrite(path: Path, m: dict, reseal: bool = True) -> None:
+    """Write manifest ``m``; ``reseal`` recomputes its checksum, as a deliberate forger (or a
+    buggy tool) would, so that the checks behind the checksum are reached."""
+    if reseal:
+        m[MANIFEST_DIGEST] = manifest_digest(m)
+    (path / MANIFEST).write_text(json.dumps(m))
 
 
 def test_round_trip(tmp_path: Path) -> None:
@@ -93,8 +103,8 @@ def test_unknown_name_lists_bundled() -> None:
 def test_manifest_cannot_escape_package(tmp_path: Path) -> None:
     path = _write(tmp_path)
     m = json.loads((path / MANIFEST).read_text())
-    m["files"]["../secret"] = {"sha256": "0", "bytes": 1}
-    (path / MANIFEST).write_text(json.dumps(m))
+    m["files"]["../secret"] = {"sha256": "0" * 64, "bytes": 1}
+    _rewrite(path, m)
     with pytest.raises(PackageError, match="outside the package"):
         load_package(path)
 
@@ -122,3 +132,26 @@ def test_overwrite_replaces_package(tmp_path: Path) -> None:
     out = _write(tmp_path)
     _write(tmp_path, out=out, payload=b"new-bytes")
     assert load_package(out).graph_file().read_bytes() == b"new-bytes"
+
+
+def test_format_1_packages_load_with_a_warning(tmp_path: Path) -> None:
+    path = _write(tmp_path)
+    m = json.loads((path / MANIFEST).read_text())
+    m["format_version"] = 1
+    del m[MANIFEST_DIGEST]
+    _rewrite(path, m, reseal=False)
+    with pytest.warns(UserWarning, match="no manifest checksum"):
+        assert load_package(path).voxel_size == 0.05
+
+
+def test_an_edited_manifest_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path)
+    m = json.loads((path / MANIFEST).read_text())
+    m["voxel_size"] = 0.1
+    _rewrite(path, m, reseal=False)
+    with pytest.raises(PackageError, match="changed after export"):
+        load_package(path)
+    del m[MANIFEST_DIGEST]
+    _rewrite(path, m, reseal=False)
+    with pytest.raises(PackageError, match="manifest_sha256 is missing"):
+        load_package(path)

@@ -82,6 +82,11 @@ class Segmenter:
             raise PackageError(
                 f"{path} holds a {package.method!r} model, which this edge3d cannot run (known "
                 f"methods: {', '.join(sorted(postprocess.METHODS))}); upgrade edge3d")
+        if not postprocess.method_class(package.method).needs_package:
+            raise PackageError(
+                f"{path} says its method is {package.method!r}, which runs without a network, "
+                "so the package's network would be ignored; the manifest is wrong, re-export it "
+                f"(or use edge3d.Segmenter({package.method!r}) for that method)")
         self._method = postprocess.method_class(package.method).create(package, backend, device,
                                                                        **options)
         self.model = str(path)
@@ -128,7 +133,7 @@ class Segmenter:
                 origin, or superpoints for a method without use for them.
         """
         t0 = time.perf_counter()
-        pts, cols, origin = validate_points(points, colors)
+        pts, cols = validate_points(points, colors)
         if superpoints is None:
             result = self._method.segment(pts, cols)
         elif getattr(self._method, "uses_superpoints", False):
@@ -140,10 +145,11 @@ class Segmenter:
         if result.labels.shape != (n,) or result.classes.shape != (n,):
             raise RuntimeError(f"method {self.method!r} returned labels for "
                                f"{result.labels.shape} points, expected ({n},): a method bug")
-        for inst in result.instances:
-            inst.box_min = inst.box_min + origin
-            inst.box_max = inst.box_max + origin
-            inst.centroid = inst.centroid + origin
+        if len(result.instances):
+            # Boxes from the caller's own points: exact in their frame, whatever the local one.
+            given = np.asarray(points)
+            for inst in result.instances:
+                inst.refit(given)
         result.instances.sort(key=lambda inst: -inst.score)
         result.timings["total"] = time.perf_counter() - t0
         return result
@@ -160,10 +166,10 @@ class Segmenter:
 
 
 def validate_points(points: np.ndarray, colors: np.ndarray | None
-                    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    """Check and convert input for a method: float32 [N, 3] points in a local frame, float32
-    [N, 3] colours in [0, 1] (or None), and the local frame's origin (float64 [3], whole
-    metres: the floor of the points' minimum), so that ``points = local + origin``."""
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Check and convert input for a method: float32 [N, 3] points in a local frame (moved by
+    whole metres, the floor of the points' minimum, in float64) and float32 [N, 3] colours in
+    [0, 1] (or None)."""
     try:
         pts = np.asarray(points)
     except Exception as exc:
@@ -178,7 +184,6 @@ def validate_points(points: np.ndarray, colors: np.ndarray | None
         bad = int((~np.isfinite(pts).all(1)).sum())
         raise ValueError(f"{bad} of {len(pts)} points are NaN or infinite; drop them "
                          "first, e.g. points[np.isfinite(points).all(1)]")
-    origin = np.zeros(3)
     if len(pts):
         lo, hi = (b.astype(np.float64) for b in column_bounds(pts))
         extent = float((hi - lo).max())
@@ -199,12 +204,12 @@ def validate_points(points: np.ndarray, colors: np.ndarray | None
     else:
         pts = pts.astype(np.float32, copy=False)
     if colors is None:
-        return pts, None, origin
+        return pts, None
     cols = np.asarray(colors)
     if cols.shape != pts.shape:
         raise ValueError(f"colors must have shape {pts.shape} like points, got {cols.shape}")
     if cols.dtype == np.uint8:
-        return pts, cols.astype(np.float32) / np.float32(255.0), origin
+        return pts, cols.astype(np.float32) / np.float32(255.0)
     if not np.issubdtype(cols.dtype, np.floating):
         raise ValueError(f"colors must be uint8 (0-255) or float in [0, 1], got dtype {cols.dtype}")
     cols = np.ascontiguousarray(cols, dtype=np.float32)
@@ -212,7 +217,7 @@ def validate_points(points: np.ndarray, colors: np.ndarray | None
         hint = " (they look like 0-255 values: pass uint8 or divide by 255)" \
             if np.isfinite(cols).all() and cols.max() <= 255.0 else ""
         raise ValueError(f"float colors must lie in [0, 1]{hint}")
-    return pts, cols, origin
+    return pts, cols
 
 
 def _available() -> str:

@@ -43,6 +43,7 @@ def test_segmenter_matches_pytorch_without_torch(tiny_package, tiny_checkpoint, 
     from edge3d.models.ssen import build
     from edge3d.package import load_package
     from edge3d.runtime.postprocess.ssen import SSENSegmenter
+    from edge3d.runtime.segmenter import validate_points
 
     path, _ = tiny_package
     lp = synth.make_world(900003).surface_points(SPACING)
@@ -64,7 +65,8 @@ np.save({str(tmp_path / 'classes.npy')!r}, r.classes)
     model.load_state_dict(state["model"])
     seg = SSENSegmenter.create(load_package(path), "ort", "cpu")
     seg.backend = TorchBackend(model.eval())
-    ref = seg.segment(lp.positions, lp.colors.astype(np.float32) / 255)
+    # The points as edge3d.Segmenter hands them to the method (in its local frame).
+    ref = seg.segment(*validate_points(lp.positions, lp.colors))
     assert len(ref.instances) > 0
     assert (canonical(np.load(tmp_path / "labels.npy")) == canonical(ref.labels)).all()
     assert (np.load(tmp_path / "classes.npy") == ref.classes).all()
@@ -157,8 +159,12 @@ def test_segmenter_rejects_a_truncated_graph(package_copy):
 
 
 def _edit_manifest(path, **changes):
+    """Edit the manifest and re-seal its checksum, so the checks behind the checksum run."""
+    from edge3d.package import MANIFEST_DIGEST, manifest_digest
+
     manifest = json.loads((path / "edge3d.json").read_text())
     manifest.update(changes)
+    manifest[MANIFEST_DIGEST] = manifest_digest(manifest)
     (path / "edge3d.json").write_text(json.dumps(manifest))
 
 

@@ -38,12 +38,15 @@ from typing import Any
 
 import numpy as np
 
+from edge3d.errors import PackageError
 from edge3d.runtime.postprocess.package_method import (
     PackageMethod,
     check_options,
     check_package,
     open_graphs,
+    package_params,
 )
+from edge3d.runtime.postprocess.param_types import check_types
 from edge3d.runtime.postprocess.superpoints import Grouping, Superpoints
 from edge3d.types import Instance, SegmentationResult
 
@@ -83,12 +86,28 @@ class SphericalMaskParams:
     nms_sigma: float = 2.0
 
     def __post_init__(self) -> None:
+        check_types(self)
         for key in ("thing_classes", "radii", "nsamples", "rounds"):
             object.__setattr__(self, key, tuple(getattr(self, key)))
-        if any(not 0.0 < a < 1.0 for a in self.rounds):
+        if not self.rounds or any(not 0.0 < a < 1.0 for a in self.rounds):
             raise ValueError(f"rounds must be fractions in (0, 1), got {self.rounds}")
         if self.top_k < 1 or self.n_min < 1 or self.n_max < self.n_min:
             raise ValueError("need top_k >= 1 and 1 <= n_min <= n_max")
+        positive = ("n_azimuth", "n_polar", "n_seed", "fg_per_query", "nms_sigma")
+        for key in positive:
+            if getattr(self, key) <= 0:
+                raise ValueError(f"SphericalMaskParams.{key} must be > 0, got "
+                                 f"{getattr(self, key)!r}")
+        if not self.thing_classes or min(self.thing_classes) < 0 or \
+                len(set(self.thing_classes)) != len(self.thing_classes):
+            raise ValueError(f"thing_classes must be distinct class ids, got {self.thing_classes}")
+        if min(self.radii) <= 0 or min(self.nsamples) < 1:
+            raise ValueError(f"radii must be > 0 and nsamples >= 1, got {self.radii}, "
+                             f"{self.nsamples}")
+        if not 0.0 <= self.fg_threshold <= 1.0 or min(self.min_mask_voxels,
+                                                      self.min_mask_points) < 0:
+            raise ValueError("need 0 <= fg_threshold <= 1 and min_mask_voxels, "
+                             "min_mask_points >= 0")
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> SphericalMaskParams:
@@ -181,7 +200,8 @@ def run_queries(run_graph: Any, stage1: Mapping[str, np.ndarray], xyz: np.ndarra
 
     Returns:
         graph ``queries``' outputs of every round, concatenated over the queries, plus
-        ``query_voxel`` (int32 [Q], voxel row of each query).
+        ``query_voxel`` (int32 [Q], voxel row of each query); empty when there was nothing
+        to query (no foreground voxel).
     """
     from edge3d import native
 
@@ -207,6 +227,8 @@ def run_queries(run_graph: Any, stage1: Mapping[str, np.ndarray], xyz: np.ndarra
         covered |= (out["migration"][:, s_idx] > 0).any(axis=0)
         if not np.any(out["cls_logits"].argmax(axis=1) != no_object):
             break
+    if not parts:
+        return {}
     return {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0]}
 
 
@@ -272,6 +294,21 @@ def voxel_inputs(points: np.ndarray, colors: np.ndarray | None, voxel_size: floa
     return feeds, np.ascontiguousarray(grid.centroids, np.float32), p2v
 
 
+def check_query_graph(package: Any, net: Any, params: SphericalMaskParams) -> None:
+    """The query graph's class and sector columns agree with the parameters: one classifier
+    column per thing class plus "no object", one ray per sector."""
+    out = {t.name: t.shape for t in net.outputs}
+    if max(params.thing_classes) >= len(package.class_names):
+        raise PackageError(f"{package.path}: thing_classes {list(params.thing_classes)} name "
+                           f"classes beyond the {len(package.class_names)} class names")
+    for name, want, what in (("cls_logits", len(params.thing_classes) + 1, "thing_classes"),
+                             ("rays", params.n_azimuth * params.n_polar, "n_azimuth * n_polar")):
+        got = out.get(name, (None,))[-1]
+        if isinstance(got, int) and got != want:
+            raise PackageError(f"{package.path}: the query graph's {name} has {got} columns, "
+                               f"but {what} makes {want}; the parameters do not fit the network")
+
+
 class SphericalMaskSegmenter(PackageMethod):
     """Spherical Mask from a model package with graphs ``points`` and ``queries``.
 
@@ -292,8 +329,10 @@ class SphericalMaskSegmenter(PackageMethod):
         """Registry factory: open both graphs with ``backend`` on ``device``."""
         check_package(package, "Spherical Mask")
         check_options(options, SphericalMaskParams, "Spherical Mask")
+        package_params(package, SphericalMaskParams.from_dict)
         params = SphericalMaskParams.from_dict({**package.postprocess, **options})
         nets = open_graphs(package, ("points", "queries"), backend, device)
+        check_query_graph(package, nets["queries"], params)
         return cls(package, nets, params)
 
     def infer(self, points: np.ndarray, colors: np.ndarray | None,
@@ -332,6 +371,10 @@ class SphericalMaskSegmenter(PackageMethod):
             return SegmentationResult(np.zeros(0, np.int32), np.zeros(0, np.int32), [],
                                       list(self.class_names), timings)
         outputs, p2v = self.infer(points, colors, timings)
+        if not outputs:  # no foreground: no query, no instance
+            return SegmentationResult(np.full(len(points), -1, np.int32),
+                                      np.full(len(points), -1, np.int32), [],
+                                      list(self.class_names), timings)
         t = time.perf_counter()
         result = assemble_instances(outputs, p2v, points, self.class_names, self.params, timings,
                                     spp)

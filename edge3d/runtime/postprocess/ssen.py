@@ -42,13 +42,16 @@ from typing import Any
 
 import numpy as np
 
+from edge3d.errors import PackageError
 from edge3d.runtime import preprocess
 from edge3d.runtime.postprocess.package_method import (
     PackageMethod,
     check_options,
     check_package,
     open_graphs,
+    package_params,
 )
+from edge3d.runtime.postprocess.param_types import check_types
 from edge3d.types import Instance, SegmentationResult
 
 REFERENCE_MIN_CLUSTER = 200
@@ -80,11 +83,15 @@ class SSENParams:
     min_instance_voxels: int = 0
 
     def __post_init__(self) -> None:
+        check_types(self)
         if int(self.min_cluster_size) < 2:
             raise ValueError(f"SSENParams.min_cluster_size must be >= 2, got "
                              f"{self.min_cluster_size}")
         if self.min_samples is not None and int(self.min_samples) < 1:
             raise ValueError(f"SSENParams.min_samples must be >= 1, got {self.min_samples}")
+        if self.min_instance_voxels < 0 or any(c < 0 for c in self.background_classes):
+            raise ValueError("SSENParams.min_instance_voxels and background_classes must be "
+                             ">= 0")
         object.__setattr__(self, "background_classes",
                            tuple(int(c) for c in self.background_classes))
 
@@ -226,8 +233,16 @@ class SSENSegmenter(PackageMethod):
         """Registry factory: open the package's graph with ``backend`` on ``device``."""
         check_package(package, "SSEN")
         check_options(options, SSENParams, "SSEN")
-        params = SSENParams.from_config({**package.postprocess, **options}, package.voxel_size,
-                                        package.background_classes)
+
+        def build(values: Mapping[str, Any]) -> SSENParams:
+            return SSENParams.from_config(values, package.voxel_size, package.background_classes)
+
+        package_params(package, build)
+        params = build({**package.postprocess, **options})
+        if any(c >= len(package.class_names) for c in params.background_classes):
+            raise PackageError(f"{package.path}: background_classes "
+                               f"{list(params.background_classes)} name classes beyond the "
+                               f"{len(package.class_names)} class names")
         net = open_graphs(package, ["main"], backend, device)["main"]
         return cls(package, net, params)
 
