@@ -35,6 +35,7 @@ from edge3d.io.source import FrameSource, Gap, SkippedFrame
 from edge3d.types import Frame, Intrinsics
 
 log = logging.getLogger(__name__)
+_WAIT_SLICE_MS = 100  # frame waits are cut into slices this long, so stop() is prompt
 
 DEFAULT_FILTERS: tuple[FilterSpec, ...] = ("spatial", "temporal")
 """Edge-preserving spatial smoothing and temporal averaging, as the RealSense Viewer applies
@@ -220,18 +221,32 @@ class LiveCamera(FrameSource):
                 self._reopen(index, "camera closed")
                 continue
             try:
-                frameset = self._pipeline.wait_for_frames(self.frame_timeout_ms)
+                frameset = self._next_frameset()
             except RuntimeError as exc:
                 if self._stop.is_set():
                     return
                 log.warning("RealSense %s: %s; reopening", self.serial, exc)
                 self._reopen(index, str(exc))
                 continue
+            if frameset is None:  # stopped
+                return
             index += 1
             try:
                 yield self.convert(frameset, index)
             except RuntimeError as exc:
                 yield SkippedFrame("unreadable frameset", str(exc), index)
+
+    def _next_frameset(self) -> Any:
+        """The next frameset; None once stopped; RuntimeError when none arrives within
+        ``frame_timeout_ms``. Waits in short slices so that :meth:`stop` is noticed at once."""
+        deadline = time.monotonic() + self.frame_timeout_ms / 1000.0
+        while not self._stop.is_set():
+            ok, frameset = self._pipeline.try_wait_for_frames(_WAIT_SLICE_MS)
+            if ok:
+                return frameset
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Frame didn't arrive within {self.frame_timeout_ms} ms")
+        return None
 
     def convert(self, frameset: Any, index: int) -> Frame | SkippedFrame:
         """Filter, align and copy one librealsense frameset into a :class:`Frame`."""
@@ -264,6 +279,11 @@ class LiveCamera(FrameSource):
         if a is None or not np.linalg.norm(a) > 0:
             return None
         return -a / np.linalg.norm(a)
+
+    def stop(self) -> None:
+        """End the iteration soon, from any thread: a frame wait returns within 0.1 s and a
+        reconnect attempt stops waiting (the device is released by :meth:`close`)."""
+        self._stop.set()
 
     def close(self) -> None:
         self._stop.set()

@@ -143,6 +143,12 @@ class FrameSource(ABC):
                         "reason are only counted", type(self).__name__, item.index, item.reason,
                         item.detail)
 
+    def stop(self) -> None:  # noqa: B027 - an optional hook: most sources have nothing to stop
+        """Ask the iteration, which may be running in another thread, to end soon: a read that
+        can wait long (a camera that is gone and being reopened) returns, and the iteration
+        ends. Thread-safe; call :meth:`close` afterwards, from the reading thread, to release
+        the source. Reads of files are short, so by default there is nothing to interrupt."""
+
     def close(self) -> None:
         """Release files or devices. Safe to call more than once."""
         self._closed = True

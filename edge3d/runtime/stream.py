@@ -46,11 +46,15 @@ Protocol, followed by every loop below:
    alive; a thread that died without sending ``_END`` or ``_Failure`` raises "edge3d <name>
    thread exited unexpectedly" instead of waiting forever.
 5. **Shutdown** (``close()``, the context manager, the end of iteration, an exception or
-   ``KeyboardInterrupt`` in the consumer): set ``_done``, then join the threads downstream first
-   (segment, fusion, source), each with ``join_timeout``. A thread still alive after its
-   timeout is reported with a warning (it is a daemon thread, so it cannot keep the process
-   alive, but nothing relies on that). A source the stream opened is closed by the source
-   thread itself, in the thread that reads it.
+   ``KeyboardInterrupt`` in the consumer): set ``_done``, ask the source to ``stop()`` (a
+   camera's frame wait or reconnect returns within 0.1 s), then join the threads downstream
+   first (segment, fusion, source), each with ``join_timeout``. A thread still alive after its
+   timeout (a plain iterable blocked in its own read, a long segmentation) is reported with a
+   warning (it is a daemon thread, so it cannot keep the process alive, but nothing relies on
+   that). A source the stream opened is closed by the source thread itself, in the thread
+   that reads it.
+   The threads run on ``_StreamCore`` and never hold the user's ``Stream``, so a stream that is
+   dropped without ``close()`` is collected, and its finalizer does the first two steps.
 6. **Threads** are named ``edge3d-source``, ``edge3d-fusion``, ``edge3d-segment`` and recorded
    only after ``start()`` succeeds.
 """
@@ -65,6 +69,7 @@ import queue
 import threading
 import time
 import warnings
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -238,26 +243,26 @@ class FrameFeed:
         if maxsize < 1:
             raise ValueError(f"maxsize must be at least 1, got {maxsize}")
         self._q: queue.Queue = queue.Queue(maxsize)
-        self._closed = threading.Event()
+        self.closed = threading.Event()
         self.dropped = 0
 
     def put(self, frame: Frame) -> bool:
         """Offer a frame; False once the feed is closed."""
-        if self._closed.is_set():
+        if self.closed.is_set():
             return False
         self.dropped += _put_latest(self._q, frame)
         return True
 
     def close(self) -> None:
         """End the iteration (frames still queued are delivered first)."""
-        self._closed.set()
+        self.closed.set()
 
     def __iter__(self) -> Iterator[Frame]:
         while True:
             try:
                 yield self._q.get(timeout=_POLL)
             except queue.Empty:
-                if self._closed.is_set():
+                if self.closed.is_set():
                     return
 
 
@@ -271,6 +276,10 @@ class Stream:
             for update in stream:
                 for inst in update.result.instances:
                     print(inst.id, inst.centroid)
+
+    A stream that is dropped without ``close()`` (``del stream``, or a ``for`` loop over an
+    unnamed stream left with ``break``) stops its threads too: they hold no reference to this
+    object, and its finalizer tells them to stop.
 
     Args:
         source: a source spec for :func:`edge3d.io.open_source` (a recording path, a folder,
@@ -313,29 +322,92 @@ class Stream:
             from edge3d.runtime.segmenter import Segmenter
 
             segmenter = Segmenter(model, backend=backend, device=device)
-        self.segmenter = segmenter
-        self.every = every
-        self.map_voxel = 2 * voxel_size if map_voxel is None else float(map_voxel)
-        self.max_frames = max_frames
-        self.join_timeout = join_timeout
-        self._fusion = Fusion(voxel_size=voxel_size, tracking=tracking, max_blocks=max_blocks,
-                              gravity=gravity)
-        self._tracker = (InstanceTracker(voxel_size=max(2.5 * voxel_size, 0.04))
-                         if track_ids else None)
-
-        self._owns_source = isinstance(source, (str, os.PathLike))
-        if self._owns_source:
+        fusion = Fusion(voxel_size=voxel_size, tracking=tracking, max_blocks=max_blocks,
+                        gravity=gravity)
+        tracker = InstanceTracker(voxel_size=max(2.5 * voxel_size, 0.04)) if track_ids else None
+        owns_source = isinstance(source, (str, os.PathLike))
+        if owns_source:
             from edge3d.io import open_source
 
             source = open_source(source)
+        self._core = _StreamCore(
+            source, owns_source, segmenter, fusion, tracker, every=every,
+            map_voxel=2 * voxel_size if map_voxel is None else float(map_voxel),
+            max_frames=max_frames, join_timeout=join_timeout,
+            drop_frames=_is_live(source) if drop_frames is None else drop_frames,
+            queues=_Queues(queue.Queue(frame_queue), queue.Queue(1), queue.Queue(update_queue)))
+        weakref.finalize(self, self._core.abandon)
+
+    @property
+    def segmenter(self) -> Segmenter:
+        return self._core.segmenter
+
+    @property
+    def source(self) -> Any:
+        """The frame source (opened by the stream when it was given a spec)."""
+        return self._core.source
+
+    def __iter__(self) -> Iterator[StreamUpdate]:
+        return self
+
+    def __next__(self) -> StreamUpdate:
+        return self._core.next_update()
+
+    def request_update(self) -> None:
+        """Ask for a segmentation of the map after the next fused frame (on-demand mode)."""
+        self._core.request.set()
+
+    @property
+    def counters(self) -> StreamCounters:
+        """A consistent snapshot of the counters now."""
+        return self._core.counters()
+
+    def rates(self) -> dict[str, float]:
+        """Per second, recent: ``source`` (frames read), ``fusion`` and ``segment`` (from each
+        stage's busy time)."""
+        return self._core.rates()
+
+    def close(self) -> None:
+        """Stop every thread (downstream first) and release the source; prompt even when the
+        source is a camera that is gone for good (its read is interrupted). Idempotent."""
+        self._core.close()
+
+    @property
+    def closed(self) -> bool:
+        """True once the stream was closed (or ended, or failed)."""
+        return self._core.closed
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _StreamCore:
+    """The stream's state and its three threads, apart from :class:`Stream` so that the
+    threads (which hold this object) never keep the user's ``Stream`` alive."""
+
+    def __init__(self, source: Any, owns_source: bool, segmenter: Segmenter, fusion: Any,
+                 tracker: InstanceTracker | None, *, every: int, map_voxel: float,
+                 max_frames: int | None, join_timeout: float, drop_frames: bool,
+                 queues: _Queues) -> None:
+        self.segmenter = segmenter
+        self.every = every
+        self.map_voxel = map_voxel
+        self.max_frames = max_frames
+        self.join_timeout = join_timeout
+        self._fusion = fusion
+        self._tracker = tracker
+        self._owns_source = owns_source
         self.source = source
-        self._drop_frames = _is_live(source) if drop_frames is None else drop_frames
+        self._drop_frames = drop_frames
         # A camera with an IMU (D435i, D455) tells fusion where up is; sampled with each frame.
         self._accel = getattr(source, "accel", None)
 
-        self._q = _Queues(queue.Queue(frame_queue), queue.Queue(1), queue.Queue(update_queue))
+        self._q = queues
         self._done = threading.Event()
-        self._request = threading.Event()
+        self.request = threading.Event()
         self._lock = threading.Lock()  # counters
         self._map_lock = threading.Lock()  # the fusion object: add() vs extraction
         self._latest: tuple[Frame | None, np.ndarray | None] = (None, None)
@@ -343,7 +415,7 @@ class Stream:
         self._extra_skipped = 0  # by our own validation and by fusion (the source counts its own)
         self._rates = {"source": _Rate(), "fusion": _Rate(), "segment": _Rate()}
         self._finished = False
-        self._closed = False
+        self.closed = False
         self._threads: list[threading.Thread] = []
         try:
             for name, target in (("edge3d-source", self._source_loop),
@@ -358,11 +430,8 @@ class Stream:
 
     # -- consumer side -------------------------------------------------------------------------
 
-    def __iter__(self) -> Iterator[StreamUpdate]:
-        return self
-
-    def __next__(self) -> StreamUpdate:
-        if self._finished or self._closed:
+    def next_update(self) -> StreamUpdate:
+        if self._finished or self.closed:
             raise StopIteration
         try:
             while True:
@@ -384,13 +453,7 @@ class Stream:
             self.close()
             raise
 
-    def request_update(self) -> None:
-        """Ask for a segmentation of the map after the next fused frame (on-demand mode)."""
-        self._request.set()
-
-    @property
     def counters(self) -> StreamCounters:
-        """A consistent snapshot of the counters now."""
         with self._lock:
             c = replace(self._counters)
         c.frames_skipped += self._source_skipped()
@@ -402,14 +465,27 @@ class Stream:
                 "fusion": self._rates["fusion"].busy_rate(),
                 "segment": self._rates["segment"].busy_rate()}
 
-    def close(self) -> None:
-        """Stop every thread (downstream first) and release the source. Idempotent."""
-        if self._closed:
-            return
-        self._closed = True
+    def abandon(self) -> None:
+        """The user's Stream was dropped without close(): tell the threads to stop, without
+        waiting for them (a finalizer must not block)."""
+        if not self.closed:
+            self.closed = True
+            self._interrupt()
+
+    def _interrupt(self) -> None:
         self._done.set()
         if isinstance(self.source, FrameFeed):  # its reader may be waiting for the next frame
             self.source.close()
+        stop = getattr(self.source, "stop", None)
+        if callable(stop):  # a camera read or reconnect in progress returns early
+            with contextlib.suppress(Exception):
+                stop()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._interrupt()
         stuck = []
         for t in reversed(self._threads):
             if t is threading.current_thread():
@@ -423,23 +499,11 @@ class Stream:
         if stuck:
             warnings.warn(f"edge3d Stream.close(): thread(s) {', '.join(stuck)} did not stop "
                           f"within {self.join_timeout} s (blocked in a source read or a long "
-                          "segmentation); they will exit when that call returns", stacklevel=2)
+                          "segmentation); they will exit when that call returns", stacklevel=3)
         for q in (self._q.frames, self._q.maps, self._q.updates):
             with contextlib.suppress(queue.Empty):
                 while True:
                     q.get_nowait()
-
-    def __enter__(self) -> Stream:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        # A safety net only; close() and the context manager are the way to shut down.
-        with contextlib.suppress(Exception):
-            if not self._closed:
-                self._done.set()
 
     def _check_alive(self) -> None:
         # The segment thread puts _END or a _Failure before it exits, so dead + empty queue
@@ -525,8 +589,8 @@ class Stream:
                     since += 1
                     fused_any = True
                 if (self.every and since >= self.every) or \
-                        (self._request.is_set() and fused_any):
-                    self._request.clear()
+                        (self.request.is_set() and fused_any):
+                    self.request.clear()
                     self._request_update(final=False)
                     since = 0
         except BaseException as exc:
@@ -602,7 +666,7 @@ class Stream:
                     timings={"fusion": self._rates["fusion"].mean(), "extract": t1 - t0,
                              "segment": t2 - t1, "tracking": t3 - t2,
                              "latency": t3 - requested_at},
-                    rates=self.rates(), counters=self.counters, map_to_world=map_to_world,
+                    rates=self.rates(), counters=self.counters(), map_to_world=map_to_world,
                     final=request.final)
                 index += 1
                 dropped = _put_latest(updates, update)

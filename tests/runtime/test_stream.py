@@ -220,7 +220,7 @@ def test_ctrl_c_while_waiting_shuts_down_cleanly(orbit):
                 pass
     finally:
         signal.signal(signal.SIGINT, previous)
-    assert stream._closed
+    assert stream.closed
     assert edge3d_threads() == []
 
 
@@ -338,3 +338,49 @@ def test_closing_a_stream_ends_a_waiting_feed():
     time.sleep(0.2)  # the source thread now waits inside the feed
     stream.close()
     assert edge3d_threads() == []
+
+
+def test_a_dropped_stream_stops_its_threads(orbit):
+    import gc
+
+    # Endless sources: only the stream's end can stop these threads.
+    stream = edge3d.Stream(itertools.cycle(orbit), every=2, voxel_size=0.04)
+    assert isinstance(next(stream), StreamUpdate)
+    del stream
+    gc.collect()
+    for update in edge3d.Stream(itertools.cycle(orbit), every=2, voxel_size=0.04):
+        assert update.index == 0
+        break
+    gc.collect()
+    # The autouse fixture checks that every edge3d thread ends.
+
+
+class _UnpluggedCamera:
+    """A live source whose camera disappears for good after a few frames: its read then waits
+    for a camera that never comes back, until stop() (a LiveCamera reconnecting forever)."""
+
+    live = True
+
+    def __init__(self, frames):
+        self.frames = frames
+        self.stopped = threading.Event()
+        self.closed = False
+
+    def __iter__(self):
+        yield from self.frames
+        self.stopped.wait()  # no timeout: only stop() ends it
+
+    def stop(self):
+        self.stopped.set()
+
+
+def test_close_is_prompt_when_the_camera_is_gone_for_good(orbit):
+    import warnings
+
+    cam = _UnpluggedCamera(orbit[:4])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "thread(s) ... did not stop within 60 s" would fail
+        stream = edge3d.Stream(cam, every=2, voxel_size=0.04, join_timeout=60)
+        assert isinstance(next(stream), StreamUpdate)
+        stream.close()
+    assert cam.stopped.is_set() and edge3d_threads() == []
