@@ -33,3 +33,8 @@ class MissingDependencyError(Edge3DError, ImportError):
         )
         self.module = module
         self.extra = extra
+
+
+class CapacityError(Edge3DError, MemoryError):
+    """An input is larger than the memory budget allows; raised before allocating, with the
+    estimate, the budget and what to do (downsample, crop, or raise the budget)."""

@@ -40,6 +40,10 @@ class Segmenter:
         backend: ``"auto"`` (TensorRT, then ONNX Runtime CUDA, then ONNX Runtime CPU), ``"ort"``
             or ``"tensorrt"``. Methods without a network ignore it.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"`` / ``"cuda:N"``.
+        max_memory_mb: the memory one segmentation may take (MiB; default: half the
+            machine's physical memory). A cloud whose estimate exceeds it raises
+            :class:`edge3d.errors.CapacityError` before anything is allocated; Spherical Mask
+            runs its query stage in voxel chunks to stay within it.
         **options: method options (for ``"geometric"`` the fields of
             :class:`edge3d.runtime.postprocess.geometric.GeometricParams`).
 
@@ -57,8 +61,10 @@ class Segmenter:
     """
 
     def __init__(self, model: str | os.PathLike = "geometric", backend: str = "auto",
-                 device: str = "auto", **options: Any) -> None:
+                 device: str = "auto", max_memory_mb: float | None = None,
+                 **options: Any) -> None:
         from edge3d.runtime import postprocess
+        from edge3d.runtime.memory import resolve_budget
 
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
@@ -66,9 +72,11 @@ class Segmenter:
             raise ValueError(f"unknown device {device!r}; expected auto, cpu, cuda or cuda:N")
         self.backend = backend
         self.device = device
+        budget = resolve_budget(max_memory_mb)
         name = os.fspath(model)
         if name in postprocess.METHODS and not postprocess.method_class(name).needs_package:
             self._method = postprocess.method_class(name).create(None, backend, device, **options)
+            self._method.memory_budget = budget
             self.model = name
             return
         from edge3d.package import load_package, resolve_package
@@ -89,6 +97,7 @@ class Segmenter:
                 f"(or use edge3d.Segmenter({package.method!r}) for that method)")
         self._method = postprocess.method_class(package.method).create(package, backend, device,
                                                                        **options)
+        self._method.memory_budget = budget
         self.model = str(path)
 
     @property
@@ -131,6 +140,7 @@ class Segmenter:
             ValueError: wrong shape or dtype, non-finite values, colours out of range, a map
                 so large it must be in millimetres, float32 points 32 km or more from the
                 origin, or superpoints for a method without use for them.
+            CapacityError: the cloud would take more than ``max_memory_mb``.
         """
         t0 = time.perf_counter()
         pts, cols = validate_points(points, colors)

@@ -111,6 +111,7 @@ class EuclideanSegmenter(ParamsMethod):
     name = "euclidean"
     class_names: tuple[str, ...] = CLASS_NAMES
     params_type = EuclideanParams
+    bytes_per_point = 1000
 
     def segment(self, points: np.ndarray, colors: np.ndarray | None = None) -> SegmentationResult:
         """Segment a gravity-aligned map.
@@ -132,6 +133,7 @@ class EuclideanSegmenter(ParamsMethod):
         if n == 0:
             return SegmentationResult(labels, classes, [], list(CLASS_NAMES), {"planes": 0.0,
                                                                                "cluster": 0.0})
+        self.check_memory(n)
         t0 = time.perf_counter()
         # Sparser clouds (a map averaged to 8 cm, a far scan) need coarser cells: distances
         # below the point spacing would cut every object into single points.

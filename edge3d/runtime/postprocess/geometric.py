@@ -149,6 +149,7 @@ class GeometricSegmenter(ParamsMethod):
     name = "geometric"
     class_names: tuple[str, ...] = CLASS_NAMES
     params_type = GeometricParams
+    bytes_per_point = 400
 
     def segment(self, points: np.ndarray, colors: np.ndarray | None = None) -> SegmentationResult:
         """Segment a gravity-aligned cloud.
@@ -169,6 +170,7 @@ class GeometricSegmenter(ParamsMethod):
         timings = {"graph": 0.0, "structure": 0.0, "objects": 0.0}
         if n == 0:
             return SegmentationResult(labels, classes, [], list(CLASS_NAMES), timings)
+        self.check_memory(n)
         t0 = time.perf_counter()
         # The graph is built in a local frame (SurfaceGraph.origin): clouds in map or GNSS
         # coordinates keep their precision.

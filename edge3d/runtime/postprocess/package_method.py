@@ -8,6 +8,7 @@ from dataclasses import fields, replace
 from typing import Any, TypeVar
 
 from edge3d.errors import PackageError
+from edge3d.runtime.memory import default_budget
 
 SPARSE_UNET_PREPROCESS = ("levels", "kernel_size", "features")
 FEATURE_CHANNELS = {"rgb": 3, "xyz": 3, "normals": 3}  # edge3d.runtime.preprocess.point_features
@@ -134,6 +135,8 @@ class PackageMethod:
 
     name = ""
     needs_package = True
+    #: bytes the method may use (edge3d.Segmenter's max_memory_mb)
+    memory_budget = default_budget()
 
     def __init__(self, package: Any, params: Any) -> None:
         self.package = package

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict, fields
 from typing import Any, ClassVar
 
+from edge3d.runtime.memory import check_fits, default_budget
+
 
 class ParamsMethod:
     """Base of a packageless method: ``create`` checks the options against ``params_type``'s
@@ -16,7 +18,11 @@ class ParamsMethod:
     name: ClassVar[str]
     class_names: ClassVar[tuple[str, ...]]
     params_type: ClassVar[type]
+    #: peak bytes per input point (measured; edge3d.runtime.memory)
+    bytes_per_point: ClassVar[int]
     needs_package = False
+    #: bytes the method may use (edge3d.Segmenter's max_memory_mb)
+    memory_budget = default_budget()
 
     def __init__(self, params: Any = None) -> None:
         self.params = params if params is not None else self.params_type()
@@ -34,3 +40,8 @@ class ParamsMethod:
 
     def describe(self) -> dict[str, Any]:
         return {"method": self.name, **asdict(self.params)}
+
+    def check_memory(self, n_points: int) -> None:
+        """CapacityError before anything is allocated when ``n_points`` cannot fit."""
+        check_fits(n_points * self.bytes_per_point, self.memory_budget, self.name,
+                   f"a cloud of {n_points:,} points")

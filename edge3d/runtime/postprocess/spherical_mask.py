@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from edge3d.errors import PackageError
+from edge3d.runtime.memory import check_fits
 from edge3d.runtime.postprocess.package_method import (
     PackageMethod,
     check_options,
@@ -189,7 +190,8 @@ def round_sizes(n_foreground: int, params: SphericalMaskParams) -> list[int]:
 
 
 def run_queries(run_graph: Any, stage1: Mapping[str, np.ndarray], xyz: np.ndarray,
-                params: SphericalMaskParams) -> dict[str, np.ndarray]:
+                params: SphericalMaskParams, max_pairs: int | None = None
+                ) -> dict[str, np.ndarray]:
     """Step 3-4: native sampling and the iterative query rounds.
 
     Args:
@@ -197,11 +199,14 @@ def run_queries(run_graph: Any, stage1: Mapping[str, np.ndarray], xyz: np.ndarra
         stage1: graph ``points``' outputs by name.
         xyz: float32 [M, 3] voxel centroids.
         params: the sampling parameters.
+        max_pairs: at most this many (query, voxel) pairs per graph call (the graph's memory
+            grows with them); a round over more voxels runs in voxel chunks
+            (:func:`run_by_voxel_chunks`), with the same result. None: one call per round.
 
     Returns:
-        graph ``queries``' outputs of every round, concatenated over the queries, plus
-        ``query_voxel`` (int32 [Q], voxel row of each query); empty when there was nothing
-        to query (no foreground voxel).
+        graph ``queries``' outputs of every round but ``migration``, concatenated over the
+        queries, plus ``query_voxel`` (int32 [Q], voxel row of each query); empty when there
+        was nothing to query.
     """
     from edge3d import native
 
@@ -221,15 +226,75 @@ def run_queries(run_graph: Any, stage1: Mapping[str, np.ndarray], xyz: np.ndarra
         feeds = {"voxel_xyz": xyz, **{k: stage1[k] for k in
                                       ("voxel_features", "box_offsets", "mask_features")},
                  **seeds, **group_queries(xyz, s_idx, chosen, params.radii, params.nsamples)}
-        out = dict(run_graph(feeds))
+        chunk = len(xyz) if max_pairs is None else max(1, max_pairs // len(chosen))
+        out = run_by_voxel_chunks(run_graph, feeds, chunk)
+        # Only the seeds' migration is needed again (coverage); the rest is not kept.
+        covered |= (out.pop("migration")[:, s_idx] > 0).any(axis=0)
         out["query_voxel"] = s_idx[chosen]
         parts.append(out)
-        covered |= (out["migration"][:, s_idx] > 0).any(axis=0)
         if not np.any(out["cls_logits"].argmax(axis=1) != no_object):
             break
     if not parts:
         return {}
     return {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0]}
+
+
+# Peak memory (measured; runtime/memory.py): graph ``points`` per voxel, graph ``queries`` per
+# (query, voxel) pair of one call, and at most this many pairs in one call (about 1 GiB).
+POINTS_BYTES_PER_VOXEL = 8_000
+QUERY_BYTES_PER_PAIR = 650
+MAX_PAIRS_PER_CALL = 2_000_000
+
+
+def plan_memory(n_voxels: int, params: SphericalMaskParams, budget: int) -> int:
+    """(query, voxel) pairs per call of graph ``queries`` that fit ``budget`` bytes next to
+    graph ``points`` and the mask logits kept from every round (at most
+    ``MAX_PAIRS_PER_CALL``); CapacityError when not even chunks of 1024 voxels would fit."""
+    sizes = round_sizes(params.n_max * params.fg_per_query, params)  # the most queries
+    fixed = n_voxels * (POINTS_BYTES_PER_VOXEL + 4 * sum(sizes))
+    smallest = QUERY_BYTES_PER_PAIR * max(sizes, default=1) * min(n_voxels, 1024)
+    check_fits(fixed + smallest, budget, "Spherical Mask",
+               f"{sum(sizes)} queries over {n_voxels:,} voxels")
+    return int(min((budget - fixed) // QUERY_BYTES_PER_PAIR, MAX_PAIRS_PER_CALL))
+
+
+PER_VOXEL_INPUTS = ("voxel_xyz", "voxel_features", "box_offsets", "mask_features")
+PER_VOXEL_OUTPUTS = ("migration", "mask_logits")
+
+
+def run_by_voxel_chunks(run_graph: Any, feeds: Mapping[str, np.ndarray], chunk: int
+                        ) -> dict[str, np.ndarray]:
+    """Graph ``queries`` over every voxel, ``chunk`` voxels per call.
+
+    A (query, voxel) output depends on that voxel and the query alone, and the aggregators read
+    only the seeds and their groups; so each call gets the seeds' voxels plus one chunk, with
+    the voxel indices renumbered, and the outputs are those of one call over all the voxels (to
+    float rounding: 2e-5 in mask logits), at the memory of a chunk.
+    """
+    m = len(feeds["voxel_xyz"])
+    if m <= chunk:
+        return dict(run_graph(feeds))
+    group = feeds["seed_group"]
+    base = np.unique(np.concatenate([feeds["seed_index"], group[group < m]]))
+    out: dict[str, np.ndarray] = {}
+    for start in range(0, m, chunk):
+        own = np.arange(start, min(start + chunk, m))
+        rows = np.union1d(base, own)
+        renumber = np.full(m + 1, len(rows), np.int64)  # padding (m) -> the new padding
+        renumber[rows] = np.arange(len(rows))
+        sub = dict(feeds)
+        for k in PER_VOXEL_INPUTS:
+            sub[k] = np.ascontiguousarray(feeds[k][rows])
+        sub["seed_index"] = renumber[feeds["seed_index"]].astype(np.int32)
+        sub["seed_group"] = renumber[group].astype(np.int32)
+        res = run_graph(sub)
+        if not out:
+            out = {k: v for k, v in res.items() if k not in PER_VOXEL_OUTPUTS}
+            for k in PER_VOXEL_OUTPUTS:
+                out[k] = np.empty((len(res[k]), m), res[k].dtype)
+        for k in PER_VOXEL_OUTPUTS:
+            out[k][:, own] = res[k][:, renumber[own]]
+    return out
 
 
 def assemble_instances(outputs: Mapping[str, np.ndarray], point_to_voxel: np.ndarray,
@@ -341,6 +406,7 @@ class SphericalMaskSegmenter(PackageMethod):
         t0 = time.perf_counter()
         feeds, xyz, p2v = voxel_inputs(points, colors, self.voxel_size, self.levels,
                                        self.kernel_size, self.features)
+        max_pairs = plan_memory(len(xyz), self.params, self.memory_budget)
         t1 = time.perf_counter()
         stage1 = self.backends["points"].run(feeds)
         t2 = time.perf_counter()
@@ -352,7 +418,7 @@ class SphericalMaskSegmenter(PackageMethod):
             graph_time[0] += time.perf_counter() - t
             return out
 
-        out = run_queries(run_graph, stage1, xyz, self.params)
+        out = run_queries(run_graph, stage1, xyz, self.params, max_pairs=max_pairs)
         timings["preprocess"] = t1 - t0
         timings["network_points"] = t2 - t1
         timings["network_queries"] = graph_time[0]

@@ -44,6 +44,7 @@ import numpy as np
 
 from edge3d.errors import PackageError
 from edge3d.runtime import preprocess
+from edge3d.runtime.memory import check_fits
 from edge3d.runtime.postprocess.package_method import (
     PackageMethod,
     check_options,
@@ -57,6 +58,7 @@ from edge3d.types import Instance, SegmentationResult
 REFERENCE_MIN_CLUSTER = 200
 """The reference code's ``min_cluster_size`` (voxels), meant at its 2 cm voxels."""
 REFERENCE_VOXEL = 0.02
+BYTES_PER_VOXEL = 18_500  # the network's peak per input voxel (measured; runtime/memory.py)
 
 
 def scaled_min_cluster_size(voxel_size: float) -> int:
@@ -252,6 +254,9 @@ class SSENSegmenter(PackageMethod):
         t0 = time.perf_counter()
         feeds, p2v = network_inputs(points, colors, self.voxel_size, self.levels,
                                     self.kernel_size, self.features)
+        m0 = len(feeds["features"])
+        check_fits(m0 * BYTES_PER_VOXEL, self.memory_budget, "SSEN",
+                   f"the network over {m0:,} voxels")
         t1 = time.perf_counter()
         outputs = self.backend.run(feeds)
         timings["preprocess"] = t1 - t0
