@@ -54,6 +54,9 @@ def barrier(info: DistInfo) -> None:
 
 
 def shutdown(info: DistInfo) -> None:
-    """Leave the process group."""
+    """Leave the process group, once every process got here: a rank that tears down its
+    connections while another still uses them aborts the other (gloo's "terminate called
+    without an active exception", seen on a busy machine)."""
     if info.world > 1 and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
