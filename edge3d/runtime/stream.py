@@ -61,6 +61,7 @@ Protocol, followed by every loop below:
 
 from __future__ import annotations
 
+import atexit
 import collections
 import contextlib
 import logging
@@ -86,6 +87,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _POLL = 0.05  # seconds: the longest any wait lasts before re-checking the done event
+# Streams still running when the interpreter exits are closed (threads joined) first: a daemon
+# thread that is inside native code (ONNX Runtime, the TSDF) when Python finalizes is killed
+# on its way back, which can abort the whole process.
+_RUNNING: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _close_running_streams() -> None:
+    for core in list(_RUNNING):
+        with contextlib.suppress(Exception):
+            core.close()
 _RATE_WINDOW = 30  # stage timings averaged over this many recent calls
 
 
@@ -336,7 +348,8 @@ class Stream:
             max_frames=max_frames, join_timeout=join_timeout,
             drop_frames=_is_live(source) if drop_frames is None else drop_frames,
             queues=_Queues(queue.Queue(frame_queue), queue.Queue(1), queue.Queue(update_queue)))
-        weakref.finalize(self, self._core.abandon)
+        # At exit _close_running_streams joins the threads instead (a finalizer must not).
+        weakref.finalize(self, self._core.abandon).atexit = False
 
     @property
     def segmenter(self) -> Segmenter:
@@ -417,6 +430,7 @@ class _StreamCore:
         self._finished = False
         self.closed = False
         self._threads: list[threading.Thread] = []
+        _RUNNING.add(self)
         try:
             for name, target in (("edge3d-source", self._source_loop),
                                  ("edge3d-fusion", self._fusion_loop),
@@ -469,7 +483,6 @@ class _StreamCore:
         """The user's Stream was dropped without close(): tell the threads to stop, without
         waiting for them (a finalizer must not block)."""
         if not self.closed:
-            self.closed = True
             self._interrupt()
 
     def _interrupt(self) -> None:
