@@ -190,7 +190,8 @@ def _record(rs: Any, frames: Iterable[Frame], tmp: Path, fps: int, compress: boo
             rec.push(frame, first.depth_scale)
             records.append(sidecar.FrameRecord(
                 frame.index, float(frame.timestamp), sidecar.depth_crc32(frame.depth),
-                None if frame.pose is None else np.asarray(frame.pose, np.float64)))
+                None if frame.pose is None else np.asarray(frame.pose, np.float64),
+                None if frame.color is None else sidecar.color_crc32(frame.color)))
     finally:
         if rec is not None:
             rec.close()
@@ -268,9 +269,13 @@ class RecordingSource(FrameSource):
     aligned: it raises :class:`FormatError` unless ``align=False`` (depth only). ``filters`` (see
     :mod:`edge3d.io.rs_filters`) run on depth before alignment; intrinsics follow decimation.
 
-    Poses and depth checksums come from the sidecar when there is one: a depth frame whose CRC-32
-    does not match is skipped as ``"corrupt depth frame"``, and a frame listed there but absent
-    from the recording is counted as ``"missing from recording"``.
+    Poses and checksums come from the sidecar when there is one: a frame whose depth or colour
+    CRC-32 does not match is skipped as ``"corrupt depth frame"`` / ``"corrupt colour frame"``,
+    and a frame listed there but absent from the recording (lost trailing frames included) is
+    counted as ``"missing from recording"``. Without a sidecar (a RealSense Viewer recording)
+    only what the recording itself shows is detected: frame-number gaps (``stats.gaps``) and
+    frames librealsense cannot decode; damaged pixels and frames lost at the end are not (see
+    ``docs/reliability.md``).
     """
 
     def __init__(self, path: str | os.PathLike, *,
@@ -456,6 +461,15 @@ class RecordingSource(FrameSource):
             c = min(colors, key=lambda c: abs(c.get_timestamp() / 1000.0 - ts))
             if abs(c.get_timestamp() / 1000.0 - ts) <= self._color_tolerance_s:
                 color = c
+        if record is not None and record.color_crc32 is not None and color is not None:
+            try:
+                pixels = np.asanyarray(color.get_data())
+            except RuntimeError as exc:
+                return SkippedFrame("unreadable colour frame", str(exc), number)
+            if sidecar.color_crc32(pixels) != record.color_crc32:
+                return SkippedFrame("corrupt colour frame",
+                                    f"frame {number}: colour CRC-32 differs from the sidecar's",
+                                    number)
         try:
             frame = self._to_frame(depth, color, number, ts)
         except RuntimeError as exc:

@@ -1,9 +1,10 @@
-"""The edge3d sidecar written next to a RealSense recording: poses and depth checksums.
+"""The edge3d sidecar written next to a RealSense recording: poses and frame checksums.
 
 A RealSense recording has no place for a camera pose, and uncompressed frames carry no checksum,
 so :func:`edge3d.io.write_recording` writes ``<stem>.frames.json`` beside ``<stem>.db3``.
-Playback attaches the poses to the frames again and skips (and counts) any depth frame whose
-CRC-32 does not match, by depth frame number. The file (format version 1)::
+Playback attaches the poses to the frames again and skips (and counts) any frame whose depth or
+colour CRC-32 does not match, by depth frame number, and counts frames the sidecar lists that
+the recording lost. The file (format version 1)::
 
     {
       "format": "edge3d.frames",
@@ -13,12 +14,15 @@ CRC-32 does not match, by depth frame number. The file (format version 1)::
       "intrinsics": {"width": 640, "height": 480, "fx": ..., ...},   # exact float64 values
       "frames": [
         {"frame_number": 0, "timestamp": 0.0, "depth_crc32": 1234567890,
+         "color_crc32": 987654321,                  # only when the frame had colour
          "T_W_C": [16 floats, row-major]},          # T_W_C only when the frame had a pose
         ...
       ]
     }
 
-``depth_crc32`` is ``zlib.crc32`` of the depth image's bytes (uint16, little-endian, row-major).
+``depth_crc32`` is ``zlib.crc32`` of the depth image's bytes (uint16, little-endian, row-major),
+``color_crc32`` of the colour image's (uint8 RGB, row-major); sidecars written before colour
+checksums existed have none, and their colour is not checked.
 Numbers use Python's shortest round-trip repr, so float64 poses come back bit for bit.
 librealsense stores intrinsics as float32; playback uses the sidecar's exact ``intrinsics`` when
 they round to the recorded float32 values (and no filter resampled the depth). A recording
@@ -51,6 +55,7 @@ class FrameRecord:
     timestamp: float
     depth_crc32: int
     pose: np.ndarray | None = None
+    color_crc32: int | None = None
 
 
 def sidecar_path(recording: str | os.PathLike) -> Path:
@@ -61,6 +66,10 @@ def sidecar_path(recording: str | os.PathLike) -> Path:
 
 def depth_crc32(depth: np.ndarray) -> int:
     return zlib.crc32(np.ascontiguousarray(depth, dtype="<u2").tobytes())
+
+
+def color_crc32(color: np.ndarray) -> int:
+    return zlib.crc32(np.ascontiguousarray(color, dtype=np.uint8).tobytes())
 
 
 @dataclass
@@ -77,6 +86,8 @@ def encode(records: list[FrameRecord], depth_scale: float, intrinsics: Intrinsic
     for r in records:
         e: dict = {"frame_number": int(r.frame_number), "timestamp": float(r.timestamp),
                    "depth_crc32": int(r.depth_crc32)}
+        if r.color_crc32 is not None:
+            e["color_crc32"] = int(r.color_crc32)
         if r.pose is not None:
             e["T_W_C"] = [float(v) for v in np.asarray(r.pose, np.float64).reshape(16)]
         entries.append(e)
@@ -103,7 +114,8 @@ def read(path: str | os.PathLike) -> Sidecar:
         try:
             pose = np.asarray(e["T_W_C"], np.float64).reshape(4, 4) if "T_W_C" in e else None
             n = int(e["frame_number"])
-            out[n] = FrameRecord(n, float(e["timestamp"]), int(e["depth_crc32"]), pose)
+            color = int(e["color_crc32"]) if "color_crc32" in e else None
+            out[n] = FrameRecord(n, float(e["timestamp"]), int(e["depth_crc32"]), pose, color)
         except (KeyError, TypeError, ValueError) as exc:
             raise FormatError(f"{path}: frame entry {i} is malformed ({exc}); each entry needs "
                               "frame_number, timestamp, depth_crc32 and optionally 16 T_W_C "

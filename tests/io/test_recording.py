@@ -126,6 +126,25 @@ def test_corrupt_frame_is_skipped_and_counted(tmp_path):
     np.testing.assert_array_equal(out[2].depth, frames[3].depth)
 
 
+def test_corrupt_colour_is_skipped_and_counted(tmp_path):
+    frames = make_frames(5)
+    path = write_recording(frames, tmp_path / "rec.db3")
+    with sqlite3.connect(path) as db:
+        rows = db.execute(
+            "SELECT m.id, m.data FROM messages m JOIN topics t ON m.topic_id = t.id "
+            "WHERE t.name LIKE '%Color_0/image/data%' ORDER BY m.id").fetchall()
+        assert len(rows) == 5
+        mid, blob = rows[1]
+        blob = bytearray(blob)
+        blob[-30:] = bytes(b ^ 0x5A for b in blob[-30:])
+        db.execute("UPDATE messages SET data = ? WHERE id = ?", (bytes(blob), mid))
+    with open_source(path) as src:
+        out = list(src)
+        assert [f.index for f in out] == [0, 2, 3, 4]
+        assert src.stats.skip_reasons["corrupt colour frame"] == 1
+    np.testing.assert_array_equal(out[1].color, frames[2].color)
+
+
 def test_failed_write_leaves_nothing(tmp_path):
     target = tmp_path / "rec.db3"
     target.write_bytes(b"previous recording")
