@@ -106,18 +106,23 @@ def test_not_a_recording_is_rejected(tmp_path):
         open_source(bag)
 
 
-def test_corrupt_frame_is_skipped_and_counted(tmp_path):
-    frames = make_frames(5)
-    path = write_recording(frames, tmp_path / "rec.db3")
-    # damage the pixel payload (the tail of the CDR message) of the third depth frame
+def _damage_pixels(path, stream: str, index: int, n_bytes: int) -> None:
+    """Flip the last ``n_bytes`` of the pixel payload (the tail of the CDR message) of the
+    ``index``-th image of ``stream`` ("Depth_0", "Color_0") in a .db3 recording."""
     with sqlite3.connect(path) as db:
         rows = db.execute(
             "SELECT m.id, m.data FROM messages m JOIN topics t ON m.topic_id = t.id "
-            "WHERE t.name LIKE '%Depth_0/image/data%' ORDER BY m.id").fetchall()
-        mid, blob = rows[2]
+            f"WHERE t.name LIKE '%{stream}/image/data%' ORDER BY m.id").fetchall()
+        mid, blob = rows[index]
         blob = bytearray(blob)
-        blob[-64:] = bytes(b ^ 0xFF for b in blob[-64:])
+        blob[-n_bytes:] = bytes(b ^ 0xFF for b in blob[-n_bytes:])
         db.execute("UPDATE messages SET data = ? WHERE id = ?", (bytes(blob), mid))
+
+
+def test_corrupt_frame_is_skipped_and_counted(tmp_path):
+    frames = make_frames(5)
+    path = write_recording(frames, tmp_path / "rec.db3")
+    _damage_pixels(path, "Depth_0", 2, 64)
     with open_source(path) as src:
         out = list(src)
         assert [f.index for f in out] == [0, 1, 3, 4]
@@ -129,15 +134,7 @@ def test_corrupt_frame_is_skipped_and_counted(tmp_path):
 def test_corrupt_colour_is_skipped_and_counted(tmp_path):
     frames = make_frames(5)
     path = write_recording(frames, tmp_path / "rec.db3")
-    with sqlite3.connect(path) as db:
-        rows = db.execute(
-            "SELECT m.id, m.data FROM messages m JOIN topics t ON m.topic_id = t.id "
-            "WHERE t.name LIKE '%Color_0/image/data%' ORDER BY m.id").fetchall()
-        assert len(rows) == 5
-        mid, blob = rows[1]
-        blob = bytearray(blob)
-        blob[-30:] = bytes(b ^ 0x5A for b in blob[-30:])
-        db.execute("UPDATE messages SET data = ? WHERE id = ?", (bytes(blob), mid))
+    _damage_pixels(path, "Color_0", 1, 30)
     with open_source(path) as src:
         out = list(src)
         assert [f.index for f in out] == [0, 2, 3, 4]
