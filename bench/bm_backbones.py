@@ -24,13 +24,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from edge3d.export.onnx_export import export_onnx, ort_session, run_onnx, to_torch
 from edge3d.models.backbones import (
     DenseCNN,
     PointNet2,
     SparseUNet,
     fold_norms,
 )
-from edge3d.models.export import export_onnx, ort_session, run_onnx, to_torch
 from edge3d.runtime import preprocess as model_inputs
 
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 import edge3d  # noqa: E402
 from bench.heldout import SUBSETS  # noqa: E402
 from edge3d import synth  # noqa: E402
-from edge3d.runtime.postprocess import euclidean  # noqa: E402
+from edge3d.runtime.methods import euclidean  # noqa: E402
 
 
 def fused_map(seed: int, params: dict, frames: int, voxel: float):

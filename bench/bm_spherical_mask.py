@@ -85,7 +85,7 @@ def draw_room(points: np.ndarray, gt_ids: np.ndarray, result, path: str) -> None
 
 def ablation_segmenters(items: list[str], tmp: str) -> dict[str, tuple]:
     """``{label: (segmenter, checkpoint)}``, each checkpoint exported into ``tmp``."""
-    from edge3d.export.spherical_mask_export import export_package
+    from edge3d.export.package_export import export_package
 
     out = {}
     for k, item in enumerate(items):

@@ -87,21 +87,18 @@ def network_ratio(seg, package, checkpoint, seeds):
     import torch
 
     from edge3d.export.package_export import TorchBackend
-    from edge3d.runtime.postprocess.ssen import network_inputs
 
     inner = seg._method
     tb = TorchBackend(torch_model(package, checkpoint))
     ort_t, torch_t, diffs, voxels = [], [], [], []
     for s in tqdm(list(seeds), desc="ort vs torch", leave=False):
         lp = synth.make_world(s).surface_points(0.02)
-        feeds, _ = network_inputs(lp.positions, lp.colors.astype(np.float32) / 255,
-                                  inner.voxel_size, inner.levels, inner.kernel_size,
-                                  inner.features)
+        feeds, _ = inner.build_inputs(lp.positions, lp.colors.astype(np.float32) / 255)
         voxels.append(len(feeds["features"]))
         best = {"ort": np.inf, "torch": np.inf}
         outputs = {}
         for _ in range(3):
-            for name, backend in (("ort", inner.backend), ("torch", tb)):
+            for name, backend in (("ort", inner.backends["main"]), ("torch", tb)):
                 t = time.perf_counter()
                 outputs[name] = backend.run(feeds)
                 best[name] = min(best[name], time.perf_counter() - t)
@@ -121,7 +118,7 @@ def clustering_choice(seg, seeds):
     from sklearn.metrics import adjusted_rand_score
 
     from edge3d import native
-    from edge3d.runtime.postprocess.ssen import softmax
+    from edge3d.runtime.methods.softmax import softmax
 
     inner = seg._method
     p = inner.params

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from edge3d.types import Intrinsics
+if TYPE_CHECKING:
+    from edge3d.types import Intrinsics
 
 
 def pixel_rays(intrinsics: Intrinsics) -> np.ndarray:

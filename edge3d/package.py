@@ -14,7 +14,7 @@ every file, where the model came from (command, seed, metrics), and the SHA-256 
 itself (``manifest_sha256``, over its canonical JSON without that field), so that an edit to a
 voxel size or a feature order is caught like a damaged network file. Loading checks all of it
 against the schema and fails with a message naming what does not match; the runtime then
-checks the opened networks against the manifest (:func:`edge3d.runtime.postprocess.
+checks the opened networks against the manifest (:func:`edge3d.runtime.methods.
 package_method.check_graph`). There are no pickles in a package.
 
 This module lives at the top level, not in ``edge3d.export``, because the runtime reads packages

@@ -157,8 +157,10 @@ def load_config(path: str | os.PathLike | None, overrides: Iterable[str] = ()) -
         config = merge(config, _numbers(loaded))
     config = apply_overrides(config, overrides)
     if not config["method"].get("name"):
-        raise ValueError("the config names no method: set method.name "
-                         "(e.g. method.name=toy_semantic)")
+        from training.registry import trainable_methods
+
+        raise ValueError(f"the config names no method: set method.name to one of "
+                         f"{', '.join(trainable_methods())}")
     return config
 
 

@@ -40,7 +40,7 @@ from edge3d import synth
 from edge3d.geometry import look_at
 from edge3d.runtime.fusion import Fusion
 from edge3d.runtime.fusion.gravity import fit_floor, rotation_between
-from edge3d.runtime.render import _compose, instance_point_colors, render_camera, render_top
+from edge3d.runtime.pictures import _compose, instance_point_colors, render_camera, render_top
 from edge3d.types import Frame, Intrinsics, SegmentationResult
 
 OUT = Path(__file__).resolve().parent

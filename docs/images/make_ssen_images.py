@@ -19,7 +19,7 @@ import numpy as np
 import edge3d
 from edge3d import synth
 from edge3d.geometry import look_at
-from edge3d.runtime.render import _compose, instance_point_colors, render_camera, render_top
+from edge3d.runtime.pictures import _compose, instance_point_colors, render_camera, render_top
 from edge3d.types import Intrinsics, SegmentationResult
 
 OUT = Path(__file__).resolve().parent

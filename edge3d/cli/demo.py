@@ -23,13 +23,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from edge3d import methods
+
 SYNTHETIC_RECORDING = {"seed": 0, "frames": 60, "width": 424, "height": 240,
                        "trajectory": "orbit"}
 _CACHE_VERSION = 1  # bump when the synthetic recording's content changes
-# The geometric segmenter, not a bundled learned model: those were trained on synthetic rooms
-# and score below it on real scans (docs/geometric.md); it also beats them on held-out
-# synthetic rooms. A learned model becomes the default when it wins on real data.
-DEFAULT_MODEL = "geometric"
+# The registry's default (the zero-shot method), not a bundled learned model: those were
+# trained on synthetic rooms and score below it on real scans (docs/geometric.md).
+DEFAULT_MODEL = methods.DEFAULT_MODEL
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -43,7 +44,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         "a recording / folder / .sens path or any edge3d.io.open_source spec "
                         "(default: synthetic)")
     p.add_argument("--model", default=DEFAULT_MODEL,
-                   help="'geometric', a bundled model name or a model package directory "
+                   help="a method that needs no model "
+                        f"({', '.join(methods.packageless_methods())}), a bundled model name "
+                        "or a model package directory "
                         f"(default: {DEFAULT_MODEL}, the best edge3d has on real scans)")
     p.add_argument("--backend", default="ort", choices=("auto", "ort", "tensorrt"),
                    help="inference backend for learned models (default: ort, ONNX Runtime)")
@@ -123,7 +126,8 @@ def _stream(args: argparse.Namespace, out: Path, staging: Path, source: str, seg
     import numpy as np
 
     from edge3d.io import write_ply
-    from edge3d.runtime.render import instance_point_colors, render_update
+    from edge3d.runtime.pictures import instance_point_colors, render_update
+    from edge3d.runtime.stream import Stream
 
     (staging / "updates").mkdir()
     print(f"edge3d demo: source {source}, model {segmenter.model} ({segmenter.method}), "
@@ -133,8 +137,8 @@ def _stream(args: argparse.Namespace, out: Path, staging: Path, source: str, seg
     last = None
     status = _Status()
     t0 = time.perf_counter()
-    with segmenter.stream(source, every=args.every, voxel_size=args.voxel_size,
-                          max_frames=args.frames) as stream:
+    with Stream(source, segmenter=segmenter, every=args.every,
+                voxel_size=args.voxel_size, max_frames=args.frames) as stream:
         for update in stream:
             last = update
             picture = render_update(update)

@@ -3,10 +3,10 @@
 :func:`export_package` is what ``edge3d-export CHECKPOINT --out DIR`` runs:
 
 1. read the checkpoint with ``torch.load(weights_only=True)`` (no code runs from the file) and
-   rebuild the network from the config stored in it (``edge3d.models.<method>.build``);
+   rebuild the network from the config stored in it (the method description's ``model``);
 2. build sample inputs with the runtime's own preprocessing on synthetic rooms that no training
    config uses (seeds from :data:`VALIDATION_SEEDS`), and export the network to ONNX (opset 17,
-   BatchNorm folded, every voxel count dynamic; :func:`edge3d.models.export.export_onnx`), as
+   BatchNorm folded, every voxel count dynamic; :func:`edge3d.export.onnx_export.export_onnx`), as
    ``model.portable.onnx`` and ``model.trt.onnx``
    (:func:`edge3d.export.onnx_variants.save_variants`);
 3. write a staging package (``edge3d.json`` with method, classes, voxel size, input spec, pre-
@@ -18,17 +18,16 @@
    (largest output difference, points whose instance differs), and nothing is written;
 5. write the package to ``out`` atomically (:func:`edge3d.package.write_package`).
 
-A method plugs in through ``edge3d.models.<method>``: ``build(config)``,
-``package_sections(config)`` (manifest sections) and ``example_inputs(sections, points,
-colors)`` (the runtime's network inputs), and its runtime segmenter's ``backend`` attribute.
-A method whose package is not one graph (Spherical Mask: two graphs with native code between
-them) provides ``export_package(checkpoint, out, **options)`` in that module instead, with this
-function's keyword arguments and return value; :func:`export_package` hands over to it.
+A method plugs in through its description (:mod:`edge3d.methods`): its ``graphs`` (one or
+more; each the whole network or one ``stage`` attribute of it, with its opset), ``model``
+(``build(config)``), ``sections`` (manifest sections) and ``examples`` (every graph's inputs for
+one cloud, built as the runtime builds them). The same steps export every method: a graph per
+entry, one validation of the whole method, one atomic write. A single-graph package names its
+files ``model.*``, a multi-graph one names them after the graphs.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -95,9 +94,10 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     return state
 
 
-def load_model(module: Any, state: Mapping[str, Any], checkpoint: str | os.PathLike) -> Any:
-    """The method's network built from the checkpoint's config, with its weights, in eval mode."""
-    model = module.build(state["config"])
+def load_model(build: Any, state: Mapping[str, Any], checkpoint: str | os.PathLike) -> Any:
+    """The method's network (``build(config)``) from the checkpoint's config, with its weights,
+    in eval mode."""
+    model = build(state["config"])
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as exc:
@@ -106,16 +106,19 @@ def load_model(module: Any, state: Mapping[str, Any], checkpoint: str | os.PathL
     return model.eval()
 
 
-def method_module(name: str) -> Any:
-    """``edge3d.models.<name>``; FormatError if this edge3d cannot export that method."""
+def exportable_description(name: str) -> Any:
+    """The description of method ``name``; FormatError if edge3d-export cannot package it."""
+    from edge3d import methods
+
     try:
-        module = importlib.import_module(f"edge3d.models.{name}")
-    except ModuleNotFoundError:
-        module = None
-    if module is None or not hasattr(module, "package_sections"):
-        raise FormatError(f"edge3d-export cannot package method {name!r}: edge3d.models.{name} "
-                          "has no package_sections() (supported: ssen, spherical_mask)")
-    return module
+        description = methods.describe(name)
+    except methods.UnknownMethodError as exc:
+        raise FormatError(f"edge3d-export cannot package method {name!r}: {exc}") from exc
+    if not description.exportable:
+        can = [d.name for d in methods.descriptions() if d.exportable]
+        raise FormatError(f"edge3d-export cannot package method {name!r}: it has no network "
+                          f"graphs to export (methods it can package: {', '.join(can)})")
+    return description
 
 
 class TorchBackend:
@@ -128,7 +131,7 @@ class TorchBackend:
     def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         import torch
 
-        from edge3d.models.export import to_torch
+        from edge3d.export.onnx_export import to_torch
 
         with torch.no_grad():
             out = self.model(to_torch({s.name: feeds[s.name] for s in self.model.input_spec()}))
@@ -176,25 +179,38 @@ def canonical(labels: np.ndarray) -> np.ndarray:
     return out
 
 
-def compare(segmenter: Any, torch_backend: Any, ort_backend: Any,
+def compare(segmenter: Any, torch_backends: Mapping[str, Any],
             clouds: Sequence[tuple[np.ndarray, np.ndarray]]) -> ValidationReport:
-    """Segment each cloud with the ONNX Runtime and the PyTorch network (module docstring)."""
+    """Segment each cloud with the package's graphs (``segmenter.backends``) and with the
+    PyTorch stages in their place (module docstring)."""
     report = ValidationReport()
-    rec_ort, rec_torch = _Recording(ort_backend), _Recording(torch_backend)
-    for points, colors in clouds:
-        segmenter.backend = rec_ort
-        a = segmenter.segment(points, colors)
-        segmenter.backend = rec_torch
-        b = segmenter.segment(points, colors)
-        for name, value in rec_ort.last.items():
-            diff = float(np.abs(value - rec_torch.last[name]).max(initial=0.0))
-            report.max_abs_diff[name] = max(report.max_abs_diff.get(name, 0.0), diff)
-        differ = (canonical(a.labels) != canonical(b.labels)) | (a.classes != b.classes)
-        report.differing_points += int(differ.sum())
-        report.samples += 1
-        report.points += len(points)
-        report.instances.append(len(a.instances))
-    segmenter.backend = ort_backend
+    ort = dict(segmenter.backends)
+    rec_ort = {g: _Recording(b) for g, b in ort.items()}
+    rec_torch = {g: _Recording(b) for g, b in torch_backends.items()}
+    single = len(ort) == 1
+    try:
+        for points, colors in clouds:
+            segmenter.backends = rec_ort
+            a = segmenter.segment(points, colors)
+            segmenter.backends = rec_torch
+            b = segmenter.segment(points, colors)
+            for g in ort:
+                for name, value in rec_ort[g].last.items():
+                    other = rec_torch[g].last[name]
+                    if value.shape != other.shape:
+                        continue  # different query rounds: the instances will differ too
+                    diff = float(np.abs(value - other).max(initial=0.0))
+                    key = name if single else f"{g}/{name}"
+                    report.max_abs_diff[key] = max(report.max_abs_diff.get(key, 0.0), diff)
+            differ = (canonical(a.labels) != canonical(b.labels)) | (a.classes != b.classes)
+            if len(a.instances) != len(b.instances):
+                differ[:] = True
+            report.differing_points += int(differ.sum())
+            report.samples += 1
+            report.points += len(points)
+            report.instances.append(len(a.instances))
+    finally:
+        segmenter.backends = ort
     return report
 
 
@@ -224,34 +240,39 @@ def export_package(checkpoint: str | os.PathLike, out: str | os.PathLike, *,
     """
     from tqdm import tqdm
 
-    from edge3d.models.export import export_onnx
-    from edge3d.runtime.postprocess import method_class
+    from edge3d import methods
+    from edge3d.export.onnx_export import export_onnx
 
     state = read_checkpoint(checkpoint)
     config = state["config"]
     method = str(config["method"]["name"])
-    module = method_module(method)
-    if hasattr(module, "export_package"):
-        return module.export_package(checkpoint, out, validate=validate, seeds=seeds,
-                                     spacing=spacing, provenance=provenance, progress=progress)
-    bar = tqdm(total=5, desc="edge3d-export", disable=not progress, leave=False)
-    model = load_model(module, state, checkpoint)
-    sections = module.package_sections(config)
+    description = exportable_description(method)
+    bar = tqdm(total=5, desc=f"edge3d-export {method}", disable=not progress, leave=False)
+    model = load_model(description.part("model"), state, checkpoint)
+    sections = description.part("sections")(config)
     clouds = validation_clouds(seeds, spacing)
     bar.update()
     with tempfile.TemporaryDirectory(prefix="edge3d-export-") as tmp:
         tmp_path = Path(tmp)
-        example = module.example_inputs(sections, *clouds[0])
-        raw = export_onnx(model, example, tmp_path / "model.onnx")
+        examples = description.part("examples")(model, sections, *clouds[0])
+        stages = {g.name: getattr(model, g.stage) if g.stage else model
+                  for g in description.graphs}
+        graphs, files = {}, {}
+        for g in description.graphs:
+            stem = "model" if len(description.graphs) == 1 else g.name
+            raw = export_onnx(stages[g.name], examples[g.name], tmp_path / f"{stem}.onnx",
+                              opset=g.opset)
+            graphs[g.name], graph_file_paths = graph_files(g.name, stages[g.name], raw,
+                                                           tmp_path / "onnx", stem)
+            files.update(graph_file_paths)
         bar.update()
-        graph, files = graph_files("main", model, raw, tmp_path / "onnx", stem="model")
 
         def check(package: Any) -> ValidationReport:
-            segmenter = method_class(method).create(package, "ort", "cpu")
-            return compare(segmenter, TorchBackend(model), segmenter.backend, clouds)
+            segmenter = methods.runtime_class(method).create(package, "ort", "cpu")
+            return compare(segmenter, {g: TorchBackend(s) for g, s in stages.items()}, clouds)
 
         path, report = finish_package(
-            out, tmp_path, method=method, graphs={"main": graph}, files=files,
+            out, tmp_path, method=method, graphs=graphs, files=files,
             sections=sections, provenance=checkpoint_provenance(checkpoint, state, provenance),
             check=check if validate else None, bar=bar)
     bar.close()

@@ -9,7 +9,7 @@ sector mask assembly, at CPU scale.
   MatMul) and the point-wise heads of 5.2: semantic logits, centroid offset, box corner offsets
   (box = voxel position + offsets, min then max), the backbone features and the mask tower's
   mask features (5.3, ``mask_tower``).
-- native, between them (:func:`edge3d.runtime.postprocess.spherical_mask.sample_seeds` /
+- native, between them (:func:`edge3d.runtime.methods.spherical_mask.sample_seeds` /
   ``group_queries``): foreground voxels (any thing-class probability >= 0.1), farthest point
   sampling of ``n_seed`` of them, ball queries (PointNet++), no torch.
 - :class:`QueryStage` (graph ``queries``): the two local aggregators (set abstraction, 5.3),
@@ -338,7 +338,7 @@ class SphericalMask(nn.Module):
 
     def sample(self, xyz: np.ndarray, semantic_logits: np.ndarray) -> dict[str, np.ndarray]:
         """The native step (training form: the first ``n_query`` seeds are the queries)."""
-        from edge3d.runtime.postprocess.spherical_mask import (
+        from edge3d.runtime.methods.spherical_mask import (
             foreground_voxels,
             group_queries,
             sample_seeds,
@@ -367,7 +367,7 @@ class SphericalMask(nn.Module):
 def build(config: Mapping) -> SphericalMask:
     """The model of a training config: ``model.backbone_config`` (sparse UNet) and the
     ``method`` section (:class:`SphericalMaskConfig` fields)."""
-    from edge3d.models.ssen import dataset_classes
+    from edge3d.io.class_sets import dataset_classes
 
     model = config["model"]
     if model.get("backbone", "sparse_unet") != "sparse_unet":
@@ -381,7 +381,7 @@ def build(config: Mapping) -> SphericalMask:
 def postprocess_params(config: Mapping, background: Sequence[int]) -> Any:
     """The runtime's :class:`SphericalMaskParams` of a training config (``method`` keys of the
     same names override the defaults)."""
-    from edge3d.runtime.postprocess.spherical_mask import SphericalMaskParams
+    from edge3d.runtime.methods.spherical_mask import SphericalMaskParams
 
     cfg = SphericalMaskConfig.from_method(config["method"], background)
     values = dict(config["method"])
@@ -393,10 +393,10 @@ def postprocess_params(config: Mapping, background: Sequence[int]) -> Any:
 
 def postprocess_scene(outputs: Mapping[str, np.ndarray], scene, config: Mapping):
     """Validation adapter: the runtime's scoring, top-k, matrix NMS and devoxelisation
-    (:func:`edge3d.runtime.postprocess.spherical_mask.assemble_instances`) on the training-form
+    (:func:`edge3d.runtime.methods.spherical_mask.assemble_instances`) on the training-form
     queries (one round of ``n_query`` seeds; the runtime samples iteratively)."""
     from edge3d import native
-    from edge3d.runtime.postprocess.spherical_mask import assemble_instances
+    from edge3d.runtime.methods.spherical_mask import assemble_instances
 
     grid = native.voxelize(scene.positions, float(config["data"]["voxel_size"]))
     params = postprocess_params(config, scene.background_classes)
@@ -407,24 +407,50 @@ def postprocess_scene(outputs: Mapping[str, np.ndarray], scene, config: Mapping)
 def package_sections(config: Mapping) -> dict:
     """Manifest sections of a package: classes, voxel size, ``preprocess`` (pyramid levels,
     kernel size, features) and ``postprocess`` (:class:`SphericalMaskParams` values)."""
-    from edge3d.models.backbones import SparseUNetConfig
-    from edge3d.models.ssen import dataset_classes
+    from edge3d.io.class_sets import dataset_classes
+    from edge3d.models.backbones.sparse_unet import preprocess_section
 
     names, background = dataset_classes(config)
-    bcfg = SparseUNetConfig(**(config["model"].get("backbone_config") or {}))
     return {"class_names": list(names), "background_classes": list(background),
             "voxel_size": float(config["data"]["voxel_size"]),
-            "preprocess": {"levels": bcfg.levels, "kernel_size": bcfg.kernel_size,
-                           "features": list(config["data"]["features"]),
-                           "features_doc": "per point: rgb = colour in [0, 1] - 0.5; xyz = "
-                                           "metres from the cloud's centroid; voxel means; "
-                                           "voxel_xyz = voxel centroids"},
+            "preprocess": preprocess_section(config),
             "postprocess": postprocess_params(config, background).to_dict()}
 
 
-def export_package(checkpoint: Any, out: Any, **options: Any) -> Any:
-    """The two-graph exporter (:func:`edge3d.export.spherical_mask_export.export_package`),
-    the hook ``edge3d-export`` calls for methods that provide one."""
-    from edge3d.export.spherical_mask_export import export_package as export
+def example_inputs(model: SphericalMask, sections: Mapping, points: np.ndarray,
+                   colors: np.ndarray | None) -> dict[str, dict[str, np.ndarray]]:
+    """Example feeds of both graphs for one cloud: the runtime's input builder, the PyTorch
+    point stage, the native sampling and the first query round."""
+    from edge3d.runtime.input_builders import input_builder
+    from edge3d.runtime.methods.spherical_mask import (
+        SphericalMaskParams,
+        foreground_voxels,
+        group_queries,
+        round_sizes,
+        sample_seeds,
+        voxel_centroids,
+    )
 
-    return export(checkpoint, out, **options)
+    voxel = float(sections["voxel_size"])
+    params = SphericalMaskParams.from_dict(sections["postprocess"])
+    feeds, _ = input_builder("sparse_unet").build(points, colors, voxel, sections["preprocess"])
+    xyz = voxel_centroids(points, voxel)
+    with torch.no_grad():
+        stage1 = dict(zip([s.name for s in model.points.output_spec()],
+                          (t.numpy() for t in model.points(
+                              {k: torch.from_numpy(v) for k, v in feeds.items()})),
+                          strict=True))
+    fg = foreground_voxels(stage1["semantic_logits"], params.thing_classes, params.fg_threshold)
+    seeds = sample_seeds(xyz, fg, params.n_seed, params.radii, params.nsamples)
+    n_seed = len(seeds["seed_index"])
+    # Distinct from every other size, so the exporter keeps Q a dynamic dimension of its own.
+    taken = {n_seed, *params.nsamples, 1, 3, 6}
+    n_q = max(2, min(round_sizes(int(fg.sum()), params)[0], n_seed - 1))
+    while n_q in taken and n_q > 2:
+        n_q -= 1
+    queries = {"voxel_xyz": xyz, **{k: stage1[k] for k in
+                                    ("voxel_features", "box_offsets", "mask_features")},
+               **seeds, **group_queries(xyz, seeds["seed_index"],
+                                        np.arange(n_q, dtype=np.int32), params.radii,
+                                        params.nsamples)}
+    return {"points": feeds, "queries": queries}

@@ -107,11 +107,11 @@ def postprocess_scene(outputs: Mapping[str, np.ndarray], scene, config: Mapping)
 
     Re-voxelises ``scene.positions`` exactly as the data loader did (same native call, same
     voxel size), so ``point_to_voxel`` matches the rows of ``outputs``, then runs
-    :func:`edge3d.runtime.postprocess.ssen.cluster_instances` (torch-free), so validation
+    :func:`edge3d.runtime.methods.ssen.cluster_instances` (torch-free), so validation
     measures what the robot runs.
     """
     from edge3d import native
-    from edge3d.runtime.postprocess.ssen import SSENParams, cluster_instances
+    from edge3d.runtime.methods.ssen import SSENParams, cluster_instances
 
     voxel = float(config["data"]["voxel_size"])
     grid = native.voxelize(scene.positions, voxel)
@@ -121,51 +121,28 @@ def postprocess_scene(outputs: Mapping[str, np.ndarray], scene, config: Mapping)
                              scene.background_classes, params)
 
 
-def dataset_classes(config: Mapping) -> tuple[tuple[str, ...], tuple[int, ...]]:
-    """Class names and background classes of a training config's data source."""
-    data = config["data"]
-    if data["source"] == "synthetic":
-        from edge3d import synth
-
-        if data.get("kind") == "toy":
-            return tuple(synth.TOY_CLASS_NAMES), tuple(synth.TOY_BACKGROUND_CLASSES)
-        return tuple(synth.CLASS_NAMES), tuple(synth.BACKGROUND_CLASSES)
-    if data["source"] == "scannet":
-        from edge3d.io import scannet
-
-        return ("wall", "floor", *scannet.BENCHMARK_CLASS_NAMES), (0, 1)
-    from edge3d.io import s3dis
-
-    return tuple(s3dis.CLASS_NAMES), ()
-
-
 def package_sections(config: Mapping) -> dict:
     """What ``edge3d-export`` writes into an SSEN package's manifest besides the graph:
     ``class_names``, ``background_classes``, ``voxel_size``, ``preprocess`` (pyramid levels,
     kernel size, per-point features) and ``postprocess`` (:class:`SSENParams` values)."""
-    from edge3d.models.backbones import SparseUNetConfig
-    from edge3d.runtime.postprocess.ssen import SSENParams
+    from edge3d.io.class_sets import dataset_classes
+    from edge3d.models.backbones.sparse_unet import preprocess_section
+    from edge3d.runtime.methods.ssen import SSENParams
 
     names, background = dataset_classes(config)
     voxel = float(config["data"]["voxel_size"])
-    bcfg = SparseUNetConfig(**(config["model"].get("backbone_config") or {}))
     params = SSENParams.from_config(config["method"], voxel, background)
     return {"class_names": list(names), "background_classes": list(background),
-            "voxel_size": voxel,
-            "preprocess": {"levels": bcfg.levels, "kernel_size": bcfg.kernel_size,
-                           "features": list(config["data"]["features"]),
-                           "features_doc": "per point: rgb = colour in [0, 1] - 0.5; xyz = "
-                                           "metres from the cloud's centroid; voxel means"},
+            "voxel_size": voxel, "preprocess": preprocess_section(config),
             "postprocess": params.to_dict()}
 
 
-def example_inputs(sections: Mapping, points: np.ndarray, colors: np.ndarray | None
-                   ) -> dict[str, np.ndarray]:
-    """The network inputs the runtime builds for one cloud (export example), from the manifest
-    sections of :func:`package_sections`."""
-    from edge3d.runtime.postprocess.ssen import network_inputs
+def example_inputs(model: SSEN, sections: Mapping, points: np.ndarray,
+                   colors: np.ndarray | None) -> dict[str, dict[str, np.ndarray]]:
+    """Graph ``main``'s inputs for one cloud, built as the runtime builds them (export
+    example), from the manifest sections of :func:`package_sections`."""
+    from edge3d.runtime.input_builders import input_builder
 
-    pre = sections["preprocess"]
-    feeds, _ = network_inputs(points, colors, float(sections["voxel_size"]), int(pre["levels"]),
-                              int(pre["kernel_size"]), pre["features"])
-    return feeds
+    feeds, _ = input_builder("sparse_unet").build(points, colors, float(sections["voxel_size"]),
+                                                  sections["preprocess"])
+    return {"main": feeds}

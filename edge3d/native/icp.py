@@ -4,7 +4,7 @@ one Gauss-Newton step with projective data association against a ray-cast model.
 
 The C++ core is multithreaded (``EDGE3D_NUM_THREADS``), releases the GIL and sums in a fixed
 order, so results are bit-identical for any thread count. The 6x6 solve and the pose update are
-left to the caller (``edge3d.runtime.fusion.tracking``).
+left to the caller (``edge3d.runtime.fusion.icp_tracker``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The model is a method name that needs no trained weights (``"geometric"``), the name of a
 bundled model package (``"ssen"`` once it ships) or a package directory. Which code runs is
-looked up in the method registry (:mod:`edge3d.runtime.postprocess`), so adding a method never
+looked up in the method registry (:mod:`edge3d.methods`), so adding a method never
 touches this file.
 """
 
@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from edge3d import methods
 from edge3d.errors import PackageError
 from edge3d.geometry import column_bounds
-from edge3d.types import Frame, SegmentationResult
-
-if TYPE_CHECKING:
-    from edge3d.runtime.stream import Stream
+from edge3d.types import SegmentationResult
 
 BACKENDS = ("auto", "ort", "tensorrt")
 _MAX_EXTENT_M = 500.0  # a bigger map is almost surely in millimetres
@@ -45,7 +42,7 @@ class Segmenter:
             :class:`edge3d.errors.CapacityError` before anything is allocated; Spherical Mask
             runs its query stage in voxel chunks to stay within it.
         **options: method options (for ``"geometric"`` the fields of
-            :class:`edge3d.runtime.postprocess.geometric.GeometricParams`).
+            :class:`edge3d.runtime.methods.geometric.GeometricParams`).
 
     Raises:
         PackageError: the model is neither a known method, a bundled package nor a package
@@ -60,10 +57,9 @@ class Segmenter:
             print(inst.id, inst.class_name, inst.score, inst.centroid)
     """
 
-    def __init__(self, model: str | os.PathLike = "geometric", backend: str = "auto",
+    def __init__(self, model: str | os.PathLike = methods.DEFAULT_MODEL, backend: str = "auto",
                  device: str = "auto", max_memory_mb: float | None = None,
                  **options: Any) -> None:
-        from edge3d.runtime import postprocess
         from edge3d.runtime.memory import resolve_budget
 
         if backend not in BACKENDS:
@@ -74,8 +70,9 @@ class Segmenter:
         self.device = device
         budget = resolve_budget(max_memory_mb)
         name = os.fspath(model)
-        if name in postprocess.METHODS and not postprocess.method_class(name).needs_package:
-            self._method = postprocess.method_class(name).create(None, backend, device, **options)
+        if name in methods.packageless_methods():
+            self._description = methods.describe(name)
+            self._method = methods.runtime_class(name).create(None, backend, device, **options)
             self._method.memory_budget = budget
             self.model = name
             return
@@ -86,17 +83,18 @@ class Segmenter:
         except PackageError as exc:
             raise PackageError(f"unknown model {name!r}. {_available()}") from exc
         package = load_package(path)
-        if package.method not in postprocess.METHODS:
+        if package.method not in methods.runtime_methods():
             raise PackageError(
                 f"{path} holds a {package.method!r} model, which this edge3d cannot run (known "
-                f"methods: {', '.join(sorted(postprocess.METHODS))}); upgrade edge3d")
-        if not postprocess.method_class(package.method).needs_package:
+                f"methods: {', '.join(sorted(methods.runtime_methods()))}); upgrade edge3d")
+        self._description = methods.describe(package.method)
+        if not self._description.needs_package:
             raise PackageError(
                 f"{path} says its method is {package.method!r}, which runs without a network, "
                 "so the package's network would be ignored; the manifest is wrong, re-export it "
                 f"(or use edge3d.Segmenter({package.method!r}) for that method)")
-        self._method = postprocess.method_class(package.method).create(package, backend, device,
-                                                                       **options)
+        self._method = methods.runtime_class(package.method).create(package, backend, device,
+                                                                    **options)
         self._method.memory_budget = budget
         self.model = str(path)
 
@@ -146,11 +144,13 @@ class Segmenter:
         pts, cols = validate_points(points, colors)
         if superpoints is None:
             result = self._method.segment(pts, cols)
-        elif getattr(self._method, "uses_superpoints", False):
+        elif self._description.superpoints:
             result = self._method.segment(pts, cols, superpoints=superpoints)
         else:
+            users = [d.name for d in methods.descriptions() if d.superpoints]
             raise ValueError(f"method {self.method!r} does not use superpoints; segment without "
-                             "them, or use a method that aligns masks to them (spherical_mask)")
+                             f"them, or use a method that aligns masks to them "
+                             f"({', '.join(users)})")
         n = len(pts)
         if result.labels.shape != (n,) or result.classes.shape != (n,):
             raise RuntimeError(f"method {self.method!r} returned labels for "
@@ -163,13 +163,6 @@ class Segmenter:
         result.instances.sort(key=lambda inst: -inst.score)
         result.timings["total"] = time.perf_counter() - t0
         return result
-
-    def stream(self, source: str | os.PathLike | Iterable[Frame], **kwargs: Any) -> Stream:
-        """A :class:`edge3d.Stream` that fuses ``source`` and segments the map with this
-        segmenter; ``kwargs`` go to :class:`edge3d.Stream` (``every``, ``voxel_size``, ...)."""
-        from edge3d.runtime.stream import Stream
-
-        return Stream(source, segmenter=self, **kwargs)
 
     def __repr__(self) -> str:
         return f"Segmenter(model={self.model!r}, method={self.method!r}, backend={self.backend!r})"
@@ -232,8 +225,7 @@ def validate_points(points: np.ndarray, colors: np.ndarray | None
 
 def _available() -> str:
     from edge3d.package import bundled_packages
-    from edge3d.runtime import postprocess
 
-    names = postprocess.packageless_methods() + sorted(bundled_packages())
+    names = methods.packageless_methods() + sorted(bundled_packages())
     return (f"Available models: {', '.join(names)}; or pass a model package directory "
             "written by edge3d-export.")

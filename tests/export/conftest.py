@@ -23,12 +23,12 @@ def tiny_checkpoint(tmp_path_factory):
     torch.manual_seed(0)
     model = get_method("ssen").build_model(config)
     # A few training-mode passes give BatchNorm non-trivial running statistics to fold.
+    from edge3d.export.onnx_export import to_torch
     from edge3d.export.package_export import validation_clouds
-    from edge3d.models.export import to_torch
     from edge3d.models.ssen import example_inputs, package_sections
 
     points, colors = validation_clouds(SEEDS, SPACING)[0]
-    feeds = to_torch(example_inputs(package_sections(config), points, colors))
+    feeds = to_torch(example_inputs(model, package_sections(config), points, colors)["main"])
     model.train()
     with torch.no_grad():
         for _ in range(3):

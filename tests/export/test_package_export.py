@@ -42,7 +42,7 @@ def test_segmenter_matches_pytorch_without_torch(tiny_package, tiny_checkpoint, 
     from edge3d.export.package_export import TorchBackend, canonical, read_checkpoint
     from edge3d.models.ssen import build
     from edge3d.package import load_package
-    from edge3d.runtime.postprocess.ssen import SSENSegmenter
+    from edge3d.runtime.methods.ssen import SSENSegmenter
     from edge3d.runtime.segmenter import validate_points
 
     path, _ = tiny_package
@@ -64,7 +64,7 @@ np.save({str(tmp_path / 'classes.npy')!r}, r.classes)
     model = build(state["config"])
     model.load_state_dict(state["model"])
     seg = SSENSegmenter.create(load_package(path), "ort", "cpu")
-    seg.backend = TorchBackend(model.eval())
+    seg.backends = {"main": TorchBackend(model.eval())}
     # The points as edge3d.Segmenter hands them to the method (in its local frame).
     ref = seg.segment(*validate_points(lp.positions, lp.colors))
     assert len(ref.instances) > 0
@@ -129,6 +129,16 @@ def test_checkpoint_of_an_unexportable_method(tmp_path):
     assert read_checkpoint(path)["config"]["method"]["name"] == "nosuch"
     with pytest.raises(FormatError, match="cannot package method 'nosuch'"):
         export_package(path, tmp_path / "out", progress=False)
+    # A registered method without graphs: the message lists the methods that can be packaged.
+    from edge3d import methods
+
+    graphless = next(d.name for d in methods.descriptions() if not d.exportable)
+    exportable = [d.name for d in methods.descriptions() if d.exportable]
+    torch.save({"format": "edge3d-training-checkpoint", "version": 1, "model": {},
+                "config": f"method: {{name: {graphless}}}\n"}, path)
+    with pytest.raises(FormatError, match=f"no network graphs.*{', '.join(exportable)}"):
+        export_package(path, tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.fixture()
@@ -191,7 +201,7 @@ def test_missing_preprocess_fields(package_copy):
     import edge3d
 
     _edit_manifest(package_copy, preprocess={})
-    with pytest.raises(PackageError, match="preprocess section lacks levels"):
+    with pytest.raises(PackageError, match=r"preprocess section is invalid.*lacks levels"):
         edge3d.Segmenter(package_copy)
 
 
@@ -202,17 +212,3 @@ def test_unknown_option(tiny_package):
         edge3d.Segmenter(tiny_package[0], bogus=1)
     seg = edge3d.Segmenter(tiny_package[0], min_cluster_size=9)
     assert seg.describe()["params"]["min_cluster_size"] == 9
-
-
-def test_methods_with_their_own_exporter_get_the_call(tiny_checkpoint, tmp_path, monkeypatch):
-    """A method module's ``export_package`` hook (multi-graph methods) receives the export."""
-    import edge3d.models.ssen as ssen_module
-    from edge3d.export.package_export import export_package
-
-    calls = []
-    monkeypatch.setattr(ssen_module, "export_package",
-                        lambda ckpt, out, **kw: calls.append((ckpt, out, kw)) or (out, None),
-                        raising=False)
-    assert export_package(tiny_checkpoint, tmp_path / "o", seeds=(1,), progress=False) == (
-        tmp_path / "o", None)
-    assert calls[0][2]["seeds"] == (1,) and calls[0][2]["validate"] is True

@@ -7,7 +7,7 @@ import pytest
 
 from edge3d.native.icp import point_to_plane_system, vertex_normal_map
 from edge3d.runtime.fusion import ICPTracker, TSDFVolume
-from edge3d.runtime.fusion.tracking import se3_exp
+from edge3d.runtime.fusion.icp_tracker import se3_exp
 from tests.fusion.scenes import INTRINSICS, Scene, camera_pose, corner_scene
 
 VOXEL = 0.02

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from edge3d.export.onnx_export import to_torch
 from edge3d.models.backbones import SparseUNet, SparseUNetConfig, fold_norms
 from edge3d.models.backbones.layers import BatchNorm
-from edge3d.models.export import to_torch
 from edge3d.models.random_inputs import random_inputs
 from edge3d.models.toy_semantic import ToySemantic
 from training.config import load_config

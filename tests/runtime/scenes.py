@@ -88,3 +88,12 @@ def floor_and_walls(size=ROOM, spacing: float = 0.02) -> np.ndarray:
     """A floor and four walls (without objects)."""
     pts, _ = room_scene(spacing=spacing, noise=0.0, boxes=(), size=size)
     return pts
+
+
+def runnable_models() -> list[str]:
+    """Every model a Segmenter opens by name: the registry's packageless methods and the
+    bundled packages, so that a new method is covered by the runtime's class tests."""
+    from edge3d import methods
+    from edge3d.package import bundled_packages
+
+    return methods.packageless_methods() + sorted(bundled_packages())

@@ -11,7 +11,7 @@ from PIL import Image
 
 from edge3d.cli import main
 from edge3d.io import read_ply
-from edge3d.runtime.render import id_colors, render_camera, render_top
+from edge3d.runtime.pictures import id_colors, render_camera, render_top
 
 
 def test_demo_writes_pictures_map_and_json(tmp_path, monkeypatch, capsys):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import edge3d
-from edge3d.runtime.postprocess.euclidean import EuclideanParams
+from edge3d.runtime.methods.euclidean import EuclideanParams
 
 from .scenes import BOXES, purity, room_scene
 

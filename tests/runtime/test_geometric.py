@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import edge3d
-from edge3d.runtime.postprocess.geometric import GeometricParams
+from edge3d.runtime.methods.geometric import GeometricParams
 
 from .scenes import BOXES, floor_and_walls, purity, room_scene, scanned_boxes
 

@@ -32,7 +32,7 @@ def package(tmp_path_factory, make_batch):
     tmp = tmp_path_factory.mktemp("sm")
     ckpt = save_checkpoint(tmp / "last.pt", {"model": model.state_dict(), "epoch": 3,
                                              "step": 3, "config": dump_config(cfg)})
-    from edge3d.export.spherical_mask_export import export_package
+    from edge3d.export.package_export import export_package
 
     path, report = export_package(ckpt, tmp / "pkg", seeds=(900001, 900002), spacing=0.1,
                                   progress=False, provenance={"command": "test"})

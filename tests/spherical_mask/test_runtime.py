@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from edge3d.runtime.postprocess.spherical_mask import (
+from edge3d.runtime.methods.spherical_mask import (
     SphericalMaskParams,
     assemble_instances,
     foreground_voxels,
@@ -76,6 +76,6 @@ def test_assemble_scores_topk_sizes_and_overlaps() -> None:
 
 
 def test_runtime_module_does_not_import_torch() -> None:
-    code = ("import sys; import edge3d.runtime.postprocess.spherical_mask, edge3d.native; "
+    code = ("import sys; import edge3d.runtime.methods.spherical_mask, edge3d.native; "
             "assert 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)

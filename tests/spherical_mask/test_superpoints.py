@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge3d.runtime.postprocess.spherical_mask import SphericalMaskParams, assemble_instances
-from edge3d.runtime.postprocess.superpoints import Superpoints
+from edge3d.runtime.methods.spherical_mask import SphericalMaskParams, assemble_instances
+from edge3d.runtime.methods.superpoints import Superpoints
 
 
 def brute_force(mask: np.ndarray, labels: np.ndarray) -> np.ndarray:

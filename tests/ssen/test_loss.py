@@ -11,7 +11,6 @@ from training.losses.ssen import (  # noqa: E402
     DELTA_PULL,
     SSENLoss,
     discriminative_loss,
-    voxel_labels,
 )
 
 
@@ -65,13 +64,6 @@ def test_total_loss_weights_and_gradients():
     total.backward()
     assert torch.isfinite(emb.grad).all() and emb.grad[4:].abs().sum() == 0  # background
     assert torch.isfinite(logits.grad).all() and logits.grad[5].abs().sum() == 0  # ignored
-
-
-def test_voxel_labels_majority():
-    p2v = np.array([0, 0, 0, 1, 1, 2])
-    labels = np.array([5, 7, 7, 3, 9, 4], np.int64)
-    # voxel 1 ties 3 vs 9: the smallest wins
-    assert voxel_labels(p2v, labels, 4).tolist() == [7, 3, 4, 0]
 
 
 def test_class_balance_weights():

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from edge3d.runtime.postprocess.ssen import SSENParams, cluster_instances, scaled_min_cluster_size
+from edge3d.runtime.methods.ssen import SSENParams, cluster_instances, scaled_min_cluster_size
 
 NAMES = ("floor", "wall", "chair", "table")
 
@@ -80,7 +80,7 @@ def test_min_cluster_size_scaling_and_validation():
 
 
 def test_runtime_module_never_imports_torch():
-    code = ("import sys, edge3d.runtime.postprocess.ssen; "
+    code = ("import sys, edge3d.runtime.methods.ssen; "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
 

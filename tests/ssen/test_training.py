@@ -21,7 +21,7 @@ OVERFIT = ["data.kind=toy", "data.train_seeds=[0,1]", "data.val_seeds=[0,1]",
 def test_one_scene_overfits_into_separable_embeddings(tmp_path):
     import torch
 
-    from edge3d.models.export import to_torch
+    from edge3d.export.onnx_export import to_torch
     from training.config import load_config
     from training.trainer import Trainer, named_outputs
 

@@ -44,22 +44,20 @@ from torch import Tensor, nn
 
 from edge3d.models.spec import TensorSpec
 from training.data.scenes import IGNORE, Scene
+from training.losses import voxel_targets
 
 
 def target_spec(config: Mapping[str, Any]) -> list[TensorSpec]:
-    """Per-voxel class and instance (``training.losses.ssen``) and ``point_map``."""
-    from training.losses.ssen import target_spec as ssen_spec
-
-    return ssen_spec(config)
+    """Per-voxel class and instance and ``point_map`` (:mod:`training.losses.voxel_targets`)."""
+    return voxel_targets.target_spec(config)
 
 
 def build_targets(scene: Scene, config: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """Per-voxel class and instance, plus ``voxel_xyz`` (float32 [M0, 3] voxel centroids, a
     network input of the query stage) from the same voxelisation as the inputs."""
     from edge3d import native
-    from training.losses.ssen import build_targets as ssen_targets
 
-    out = ssen_targets(scene, config)
+    out = voxel_targets.build_targets(scene, config)
     grid = native.voxelize(scene.positions, float(config["data"]["voxel_size"]))
     out["voxel_xyz"] = np.ascontiguousarray(grid.centroids, np.float32)
     return out
@@ -352,8 +350,8 @@ def build(config: Mapping[str, Any]) -> nn.Module:
     """The loss of a training config (``method`` keys: ``matching``, ``l_mc``, ``l_sc``,
     ``aux_dup``, ``aux_weight``, ``eos_coef``, ``mask_dice_bce``, ``point_weight``,
     ``semantic_weight``, plus the model's ``use_rpm`` and sector grid)."""
+    from edge3d.io.class_sets import dataset_classes
     from edge3d.models.spherical_mask import SphericalMaskConfig
-    from edge3d.models.ssen import dataset_classes
 
     _, background = dataset_classes(config)
     mcfg = SphericalMaskConfig.from_method(config["method"], background)

@@ -2,7 +2,7 @@
 
 Each backbone takes a mapping of named tensors (``input_spec()``), returns one feature tensor
 (``output_spec()``), and exports to ONNX opset 17 with dynamic sizes through
-:func:`edge3d.models.export.export_onnx`.
+:func:`edge3d.export.onnx_export.export_onnx`.
 """
 
 from edge3d.models.backbones.dense_cnn import DenseCNN, DenseCNNConfig

@@ -69,6 +69,16 @@ class SparseUNetConfig:
         return len(self.channels)
 
 
+def preprocess_section(config: Mapping) -> dict:
+    """The ``preprocess`` manifest section of a training config on this backbone: what the
+    runtime's input builder needs (``edge3d.runtime.input_builders``) to rebuild the inputs."""
+    bcfg = SparseUNetConfig(**(config["model"].get("backbone_config") or {}))
+    return {"levels": bcfg.levels, "kernel_size": bcfg.kernel_size,
+            "features": list(config["data"]["features"]),
+            "features_doc": "per point: rgb = colour in [0, 1] - 0.5; xyz = metres from the "
+                            "cloud's centroid; voxel means"}
+
+
 class ResidualBlock(nn.Module):
     """Two submanifold convs with BN and a residual connection (1x1 projection if C changes)."""
 
@@ -92,7 +102,7 @@ class SparseUNet(nn.Module):
     """Sparse voxel UNet; ``forward(inputs)`` -> per-voxel features [M0, channels[0]].
 
     ``inputs`` maps the names of :meth:`input_spec` to tensors; an ONNX export has exactly those
-    inputs (``edge3d.models.export.export_onnx``).
+    inputs (``edge3d.export.onnx_export.export_onnx``).
     """
 
     def __init__(self, config: SparseUNetConfig | None = None) -> None:

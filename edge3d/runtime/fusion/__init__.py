@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from edge3d.runtime.fusion.fusion import Fusion, FusionStep
-from edge3d.runtime.fusion.tracking import ICPTracker, TrackingResult
+from edge3d.runtime.fusion.icp_tracker import ICPTracker, TrackingResult
 from edge3d.runtime.fusion.volume import RaycastResult, TSDFVolume, VolumeStats
 
 __all__ = ["Fusion", "FusionStep", "ICPTracker", "RaycastResult", "TSDFVolume",

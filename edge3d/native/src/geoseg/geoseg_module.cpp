@@ -79,7 +79,7 @@ nb::object felzenszwalb(int64_t n, Index1 a, Index1 b, Weights w, double k, int6
 }  // namespace
 
 NB_MODULE(_geoseg, m) {
-  m.doc() = "edge3d geometric segmentation core (use edge3d.native.geoseg, which validates)";
+  m.doc() = "edge3d zero-shot segmentation core (use edge3d.native.geoseg, which validates)";
   m.def("knn_graph", &knn_graph, "points"_a, "k"_a, "max_distance"_a);
   m.def("unique_edges", &unique_edges, "nbr"_a);
   m.def("pca_normals", &pca_normals, "points"_a, "nbr"_a);

@@ -53,7 +53,7 @@ from scipy import ndimage, sparse
 from scipy.sparse.csgraph import connected_components
 
 from edge3d.native import geoseg
-from edge3d.runtime.postprocess.params_method import ParamsMethod
+from edge3d.runtime.methods.params_method import ParamsMethod
 from edge3d.types import Instance, SegmentationResult
 
 CLASS_NAMES = ("object", "floor", "wall", "ceiling")
@@ -141,7 +141,7 @@ class GeometricParams:
 class GeometricSegmenter(ParamsMethod):
     """Structure removal, superpoints and support-aware merging (see the module docstring).
 
-    Registered as method ``"geometric"`` in :mod:`edge3d.runtime.postprocess`; use it through
+    Registered as method ``"geometric"`` in :mod:`edge3d.runtime.methods`; use it through
     ``edge3d.Segmenter("geometric", voxel_size=0.02, ...)`` (keyword options are
     :class:`GeometricParams` fields).
     """

@@ -25,7 +25,7 @@ The inference of ``papers/spherical-mask.md`` 3.3 as the reference code runs it
 Instances may overlap (as the reference's output). Each point's label is the highest-scored
 instance containing it. With superpoints (a ScanNet mesh's segments; fused maps have none),
 each devoxelised mask is aligned to them before the minimum size check, as the reference does
-(:mod:`edge3d.runtime.postprocess.superpoints`).
+(:mod:`edge3d.runtime.methods.superpoints`).
 """
 
 from __future__ import annotations
@@ -40,15 +40,16 @@ import numpy as np
 
 from edge3d.errors import PackageError
 from edge3d.runtime.memory import check_fits
-from edge3d.runtime.postprocess.package_method import (
+from edge3d.runtime.methods.package_method import (
     PackageMethod,
     check_options,
     check_package,
     open_graphs,
     package_params,
 )
-from edge3d.runtime.postprocess.param_types import check_types
-from edge3d.runtime.postprocess.superpoints import Grouping, Superpoints
+from edge3d.runtime.methods.param_types import check_types
+from edge3d.runtime.methods.softmax import softmax
+from edge3d.runtime.methods.superpoints import Grouping, Superpoints
 from edge3d.types import Instance, SegmentationResult
 
 
@@ -117,13 +118,6 @@ class SphericalMaskParams:
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax in float64."""
-    z = np.asarray(logits, np.float64)
-    z = np.exp(z - z.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
 
 
 def foreground_voxels(semantic_logits: np.ndarray, thing_classes: Sequence[int],
@@ -347,16 +341,12 @@ def assemble_instances(outputs: Mapping[str, np.ndarray], point_to_voxel: np.nda
                               class_names=list(class_names))
 
 
-def voxel_inputs(points: np.ndarray, colors: np.ndarray | None, voxel_size: float,
-                 levels: int, kernel_size: int, features: Sequence[str]
-                 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """Step 1: (graph ``points`` feeds, voxel centroids float32 [M, 3], point_to_voxel [P])."""
+def voxel_centroids(points: np.ndarray, voxel_size: float) -> np.ndarray:
+    """float32 [M, 3]: the mean position of each level-0 voxel's points (the row order of
+    graph ``points``)."""
     from edge3d import native
-    from edge3d.runtime.postprocess.ssen import network_inputs
 
-    feeds, p2v = network_inputs(points, colors, voxel_size, levels, kernel_size, features)
-    grid = native.voxelize(points, voxel_size)
-    return feeds, np.ascontiguousarray(grid.centroids, np.float32), p2v
+    return np.ascontiguousarray(native.voxelize(points, voxel_size).centroids, np.float32)
 
 
 def check_query_graph(package: Any, net: Any, params: SphericalMaskParams) -> None:
@@ -377,26 +367,21 @@ def check_query_graph(package: Any, net: Any, params: SphericalMaskParams) -> No
 class SphericalMaskSegmenter(PackageMethod):
     """Spherical Mask from a model package with graphs ``points`` and ``queries``.
 
-    Registered as method ``"spherical_mask"`` in :mod:`edge3d.runtime.postprocess`; keyword
+    Registered as method ``"spherical_mask"`` in :mod:`edge3d.methods`; keyword
     options override :class:`SphericalMaskParams` fields (``top_k=50``, ...).
     """
 
     name = "spherical_mask"
 
-    def __init__(self, package: Any, backends: Mapping[str, Any],
-                 params: SphericalMaskParams) -> None:
-        super().__init__(package, params)
-        self.backends = dict(backends)
-
     @classmethod
     def create(cls, package: Any, backend: str = "auto", device: str = "auto",
                **options: Any) -> SphericalMaskSegmenter:
         """Registry factory: open both graphs with ``backend`` on ``device``."""
-        check_package(package, "Spherical Mask")
-        check_options(options, SphericalMaskParams, "Spherical Mask")
+        check_package(package, cls.name)
+        check_options(options, SphericalMaskParams, cls.name)
         package_params(package, SphericalMaskParams.from_dict)
         params = SphericalMaskParams.from_dict({**package.postprocess, **options})
-        nets = open_graphs(package, ("points", "queries"), backend, device)
+        nets = open_graphs(package, cls.name, backend, device)
         check_query_graph(package, nets["queries"], params)
         return cls(package, nets, params)
 
@@ -404,8 +389,8 @@ class SphericalMaskSegmenter(PackageMethod):
               timings: dict[str, float]) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Steps 1-4: (graph ``queries`` outputs of all rounds + ``query_voxel``, p2v)."""
         t0 = time.perf_counter()
-        feeds, xyz, p2v = voxel_inputs(points, colors, self.voxel_size, self.levels,
-                                       self.kernel_size, self.features)
+        feeds, p2v = self.build_inputs(points, colors)
+        xyz = voxel_centroids(points, self.voxel_size)
         max_pairs = plan_memory(len(xyz), self.params, self.memory_budget)
         t1 = time.perf_counter()
         stage1 = self.backends["points"].run(feeds)
@@ -424,8 +409,6 @@ class SphericalMaskSegmenter(PackageMethod):
         timings["network_queries"] = graph_time[0]
         timings["sampling"] = time.perf_counter() - t2 - graph_time[0]
         return out, p2v
-
-    uses_superpoints = True
 
     def segment(self, points: np.ndarray, colors: np.ndarray | None = None,
                 superpoints: np.ndarray | None = None) -> SegmentationResult:

@@ -12,6 +12,7 @@ import onnx
 import pytest
 import torch
 
+from edge3d.export.onnx_export import OPSET, export_onnx, ort_session, run_onnx, to_torch
 from edge3d.models.backbones import (
     DenseCNN,
     DenseCNNConfig,
@@ -20,7 +21,6 @@ from edge3d.models.backbones import (
     SparseUNet,
     SparseUNetConfig,
 )
-from edge3d.models.export import OPSET, export_onnx, ort_session, run_onnx, to_torch
 from edge3d.models.random_inputs import random_inputs
 from edge3d.runtime import preprocess as model_inputs
 

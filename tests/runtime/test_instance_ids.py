@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import edge3d
-from edge3d.runtime.tracking import InstanceTracker
+from edge3d.runtime.instance_ids import InstanceTracker
 
 from .scenes import BOXES, room_scene
 

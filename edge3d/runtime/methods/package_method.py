@@ -3,44 +3,32 @@ and open its graphs on a backend. Shared so the learned methods agree on errors 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import fields, replace
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
 
 from edge3d.errors import PackageError
+from edge3d.methods import describe
+from edge3d.runtime.input_builders import feature_width, input_builder
 from edge3d.runtime.memory import default_budget
 
-SPARSE_UNET_PREPROCESS = ("levels", "kernel_size", "features")
-FEATURE_CHANNELS = {"rgb": 3, "xyz": 3, "normals": 3}  # edge3d.runtime.preprocess.point_features
 P = TypeVar("P")
 
 
-def check_package(package: Any, method: str, required: Iterable[str] = SPARSE_UNET_PREPROCESS
-                  ) -> None:
-    """A package is given and its manifest's ``preprocess`` section has ``required``, each of
-    the type the sparse-UNet input builder needs."""
+def check_package(package: Any, method: str) -> None:
+    """A package is given and its manifest's ``preprocess`` section is what the input builder
+    of the method's backbone needs (:mod:`edge3d.runtime.input_builders`)."""
     if package is None:
         raise PackageError(f"{method} needs a model package: edge3d.Segmenter('<bundled name>') "
                            "or edge3d.Segmenter(DIR)")
-    pre = package.preprocess
-    missing = [k for k in required if k not in pre]
-    if missing:
-        raise PackageError(f"{package.path}: the {method} manifest's preprocess section lacks "
-                           f"{', '.join(missing)}; re-export with edge3d-export")
-    problems = []
-    if not (_is_int(pre["levels"]) and 1 <= pre["levels"] <= 8):
-        problems.append(f"levels must be an integer from 1 to 8, got {pre['levels']!r}")
-    if not (_is_int(pre["kernel_size"]) and pre["kernel_size"] in (1, 3, 5)):
-        problems.append(f"kernel_size must be 1, 3 or 5, got {pre['kernel_size']!r}")
-    feats = pre["features"]
-    if not (isinstance(feats, list)
-            and all(isinstance(f, str) and f in FEATURE_CHANNELS for f in feats)
-            and len(set(feats)) == len(feats)):
-        problems.append(f"features must be a list of distinct names from "
-                        f"{', '.join(FEATURE_CHANNELS)}, got {feats!r}")
+    builder = input_builder(describe(method).backbone)
+    problems = builder.check(package.preprocess)
     if problems:
         raise PackageError(f"{package.path}: the {method} manifest's preprocess section is "
-                           f"invalid: {'; '.join(problems)}; re-export with edge3d-export")
+                           f"invalid for the {builder.backbone} input builder: "
+                           f"{'; '.join(problems)}; re-export with edge3d-export")
 
 
 def package_params(package: Any, build: Callable[[Mapping[str, Any]], P]) -> P:
@@ -63,17 +51,19 @@ def check_options(options: Mapping[str, Any], params_cls: type, method: str) -> 
                         f"{', '.join(sorted(known))}")
 
 
-def open_graphs(package: Any, graphs: Iterable[str], backend: str, device: str
-                ) -> dict[str, Any]:
-    """One backend per graph (portable ONNX; TensorRT builds from the trt variant itself),
-    each checked against the manifest (:func:`check_graph`)."""
+def open_graphs(package: Any, method: str, backend: str, device: str) -> dict[str, Any]:
+    """One backend per graph of the method's description (portable ONNX; TensorRT builds
+    from the trt variant itself), each checked against the manifest (:func:`check_graph`)."""
     from edge3d.runtime.backends import create_backend
 
     dev, extra = device, {}
     if str(device).startswith("cuda:"):
         dev, extra = "cuda", {"device_id": int(str(device).split(":")[1])}
     out = {}
-    for g in graphs:
+    for g in (graph.name for graph in describe(method).graphs):
+        if g not in package.graphs:
+            raise PackageError(f"{package.path}: the {method} package has no graph {g!r} "
+                               f"(it has {', '.join(package.graphs)}); re-export it")
         out[g] = create_backend(package.graph_file(g, "portable"), backend=backend, device=dev,
                                 **extra)
         check_graph(package, g, out[g])
@@ -103,7 +93,7 @@ def check_graph(package: Any, graph: str, net: Any) -> None:
     expected = {t.name: t for t in (*spec.inputs, *spec.outputs)}
     pre = package.preprocess
     if "features" in have_in and "features" in pre:
-        width = sum(FEATURE_CHANNELS[f] for f in pre["features"]) or 1
+        width = feature_width(pre["features"])
         expected["features"] = _with_last(expected["features"], width)
     if "semantic_logits" in have_out:
         expected["semantic_logits"] = _with_last(expected["semantic_logits"],
@@ -125,28 +115,29 @@ def _with_last(spec: Any, size: int) -> Any:
     return replace(spec, shape=(*spec.shape[:-1], size))
 
 
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
 class PackageMethod:
-    """What every sparse-UNet package method reads from its package: classes, voxel size and
-    the preprocessing of the one input builder (:mod:`edge3d.runtime.preprocess`)."""
+    """What every package-backed method reads from its package: classes, voxel size, its
+    graphs opened on a backend, and the input builder of its backbone."""
 
-    name = ""
-    needs_package = True
+    name: ClassVar[str] = ""
+    class_names: tuple[str, ...] = ()
     #: bytes the method may use (edge3d.Segmenter's max_memory_mb)
     memory_budget = default_budget()
 
-    def __init__(self, package: Any, params: Any) -> None:
+    def __init__(self, package: Any, backends: Mapping[str, Any], params: Any) -> None:
         self.package = package
+        self.backends = dict(backends)
         self.params = params
         self.class_names = tuple(package.class_names)
-        pre = package.preprocess
         self.voxel_size = float(package.voxel_size)
-        self.levels = int(pre["levels"])
-        self.kernel_size = int(pre["kernel_size"])
-        self.features = tuple(pre["features"])
+        self.preprocess = dict(package.preprocess)
+        self.features = tuple(self.preprocess["features"])
+        self._inputs = input_builder(describe(self.name).backbone)
+
+    def build_inputs(self, points: np.ndarray, colors: np.ndarray | None
+                     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """(the first graph's feeds, int32 [P] output row of each point)."""
+        return self._inputs.build(points, colors, self.voxel_size, self.preprocess)
 
     def describe(self) -> dict[str, Any]:
         return {"method": self.name, "voxel_size": self.voxel_size,

@@ -43,16 +43,16 @@ from typing import Any
 import numpy as np
 
 from edge3d.errors import PackageError
-from edge3d.runtime import preprocess
 from edge3d.runtime.memory import check_fits
-from edge3d.runtime.postprocess.package_method import (
+from edge3d.runtime.methods.package_method import (
     PackageMethod,
     check_options,
     check_package,
     open_graphs,
     package_params,
 )
-from edge3d.runtime.postprocess.param_types import check_types
+from edge3d.runtime.methods.param_types import check_types
+from edge3d.runtime.methods.softmax import softmax
 from edge3d.types import Instance, SegmentationResult
 
 REFERENCE_MIN_CLUSTER = 200
@@ -113,13 +113,6 @@ class SSENParams:
         d = asdict(self)
         d["background_classes"] = list(self.background_classes)
         return d
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax in float64."""
-    z = np.asarray(logits, np.float64)
-    z = np.exp(z - z.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
 
 
 def cluster_instances(embedding: np.ndarray, logits: np.ndarray, point_to_voxel: np.ndarray,
@@ -200,41 +193,22 @@ def cluster_instances(embedding: np.ndarray, logits: np.ndarray, point_to_voxel:
                               class_names=list(class_names))
 
 
-def network_inputs(points: np.ndarray, colors: np.ndarray | None, voxel_size: float,
-                   levels: int, kernel_size: int, features: Sequence[str]
-                   ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Step 1: the network's inputs and ``point_to_voxel`` (int32 [P]), built by the same
-    :mod:`edge3d.runtime.preprocess` functions as the training data loader."""
-    if "normals" in features:
-        raise ValueError("this model was trained with normals as an input feature, which "
-                         "Segmenter.segment(points, colors) does not receive; re-train it "
-                         "without 'normals' in data.features")
-    feats = preprocess.point_features(points, colors, None, features)
-    net = preprocess.sparse_unet_inputs(points, feats, voxel_size, levels, kernel_size)
-    arrays = dict(net.arrays)
-    return arrays, arrays.pop("point_map")
-
-
 class SSENSegmenter(PackageMethod):
     """SSEN from a model package (see the module docstring).
 
-    Registered as method ``"ssen"`` in :mod:`edge3d.runtime.postprocess`; use it through
+    Registered as method ``"ssen"`` in :mod:`edge3d.methods`; use it through
     ``edge3d.Segmenter("ssen")`` (the bundled model) or ``edge3d.Segmenter(DIR)``. Keyword
     options override :class:`SSENParams` fields (``min_cluster_size=20``, ...).
     """
 
     name = "ssen"
 
-    def __init__(self, package: Any, backend: Any, params: SSENParams) -> None:
-        super().__init__(package, params)
-        self.backend = backend
-
     @classmethod
     def create(cls, package: Any, backend: str = "auto", device: str = "auto",
                **options: Any) -> SSENSegmenter:
         """Registry factory: open the package's graph with ``backend`` on ``device``."""
-        check_package(package, "SSEN")
-        check_options(options, SSENParams, "SSEN")
+        check_package(package, cls.name)
+        check_options(options, SSENParams, cls.name)
 
         def build(values: Mapping[str, Any]) -> SSENParams:
             return SSENParams.from_config(values, package.voxel_size, package.background_classes)
@@ -245,20 +219,18 @@ class SSENSegmenter(PackageMethod):
             raise PackageError(f"{package.path}: background_classes "
                                f"{list(params.background_classes)} name classes beyond the "
                                f"{len(package.class_names)} class names")
-        net = open_graphs(package, ["main"], backend, device)["main"]
-        return cls(package, net, params)
+        return cls(package, open_graphs(package, cls.name, backend, device), params)
 
     def infer(self, points: np.ndarray, colors: np.ndarray | None,
               timings: dict[str, float]) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Steps 1-2: (network outputs by name, point_to_voxel)."""
         t0 = time.perf_counter()
-        feeds, p2v = network_inputs(points, colors, self.voxel_size, self.levels,
-                                    self.kernel_size, self.features)
+        feeds, p2v = self.build_inputs(points, colors)
         m0 = len(feeds["features"])
         check_fits(m0 * BYTES_PER_VOXEL, self.memory_budget, "SSEN",
                    f"the network over {m0:,} voxels")
         t1 = time.perf_counter()
-        outputs = self.backend.run(feeds)
+        outputs = self.backends["main"].run(feeds)
         timings["preprocess"] = t1 - t0
         timings["network"] = time.perf_counter() - t1
         return outputs, p2v

@@ -3,7 +3,7 @@
 This is the segmenter robotics engineers already run (PCL's plane removal + Euclidean cluster
 extraction) and the connected-components baseline of the MTML paper (``papers/mtml.md`` §4): no
 network, one class ``"object"``. It was edge3d's ``"geometric"`` method until the
-superpoint-based segmenter (:mod:`edge3d.runtime.postprocess.geometric`) replaced it; it stays,
+superpoint-based segmenter (:mod:`edge3d.runtime.methods.geometric`) replaced it; it stays,
 as ``"euclidean"``, for comparison. On real scans it merges whatever touches.
 
 The map is gravity-aligned with z up (the fusion guarantees it), which turns plane removal into
@@ -40,7 +40,7 @@ from scipy import ndimage, sparse
 from scipy.sparse.csgraph import connected_components
 
 from edge3d.geometry import point_spacing
-from edge3d.runtime.postprocess.params_method import ParamsMethod
+from edge3d.runtime.methods.params_method import ParamsMethod
 from edge3d.types import Instance, SegmentationResult
 
 CLASS_NAMES = ("object", "floor", "wall", "ceiling")
@@ -103,7 +103,7 @@ class EuclideanParams:
 class EuclideanSegmenter(ParamsMethod):
     """Plane removal + Euclidean clustering (see the module docstring).
 
-    Registered as method ``"euclidean"`` in :mod:`edge3d.runtime.postprocess`; use it through
+    Registered as method ``"euclidean"`` in :mod:`edge3d.runtime.methods`; use it through
     ``edge3d.Segmenter("euclidean", cluster_distance=0.05, ...)`` (keyword options are
     :class:`EuclideanParams` fields).
     """
