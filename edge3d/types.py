@@ -97,6 +97,9 @@ class Frame:
         timestamp: seconds.
         index: frame number within its source.
         pose: float64 [4, 4] camera-to-world ``T_W_C``, or None when the source has none.
+        accel: float64 [3], the camera IMU's accelerometer (m/s^2) in the depth camera's frame
+            when the frame was taken (at rest it points up, opposite gravity), or None for a
+            camera without an IMU; fusion uses it to find up.
     """
 
     depth: np.ndarray
@@ -106,6 +109,7 @@ class Frame:
     timestamp: float = 0.0
     index: int = 0
     pose: np.ndarray | None = None
+    accel: np.ndarray | None = None
 
     def validate(self) -> Frame:
         """Check dtypes, shapes and values; raise :class:`FrameError` naming the problem."""
@@ -137,6 +141,10 @@ class Frame:
             r = p[:3, :3]
             if not np.allclose(r @ r.T, np.eye(3), atol=1e-4) or abs(np.linalg.det(r) - 1) > 1e-4:
                 raise FrameError(f"frame {self.index}: pose rotation is not orthonormal")
+        if self.accel is not None:
+            a = np.asarray(self.accel)
+            if a.shape != (3,) or not np.all(np.isfinite(a)):
+                raise FrameError(f"frame {self.index}: accel must be a finite [3] vector (m/s^2)")
         return self
 
     def depth_m(self) -> np.ndarray:

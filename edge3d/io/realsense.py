@@ -253,6 +253,7 @@ class LiveCamera(FrameSource):
         out = frameset_to_frame(frameset, self._filters, self._align, self.depth_scale, index)
         if isinstance(out, Frame):
             self._intrinsics = out.intrinsics
+            out.accel = self.accel()
         return out
 
     # ------------------------------------------------------------------------------------- IMU

@@ -16,17 +16,18 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from edge3d.io.feed import FrameFeed
+    from edge3d.runtime.instance_ids import InstanceTracker
     from edge3d.runtime.segmenter import Segmenter
-    from edge3d.runtime.stream import FrameFeed, Stream, StreamCounters, StreamUpdate
-    from edge3d.runtime.tracking import InstanceTracker
+    from edge3d.runtime.stream import Stream, StreamCounters, StreamUpdate
 
 _LAZY = {
     "Segmenter": "edge3d.runtime.segmenter",
     "Stream": "edge3d.runtime.stream",
     "StreamUpdate": "edge3d.runtime.stream",
     "StreamCounters": "edge3d.runtime.stream",
-    "FrameFeed": "edge3d.runtime.stream",
-    "InstanceTracker": "edge3d.runtime.tracking",
+    "FrameFeed": "edge3d.io.feed",
+    "InstanceTracker": "edge3d.runtime.instance_ids",
 }
 
 __all__ = ["FrameFeed", "InstanceTracker", "Segmenter", "Stream", "StreamCounters",

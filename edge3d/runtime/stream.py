@@ -78,7 +78,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from edge3d.errors import FrameError
-from edge3d.runtime.tracking import InstanceTracker
+from edge3d.methods import DEFAULT_MODEL
+from edge3d.runtime.instance_ids import InstanceTracker
 from edge3d.types import Frame, SegmentationResult
 
 if TYPE_CHECKING:
@@ -232,52 +233,6 @@ class _Queues:
     updates: queue.Queue
 
 
-class FrameFeed:
-    """Frames pushed in from another thread (a ROS 2 subscription callback, a camera SDK's
-    callback) as an iterable a :class:`Stream` can consume.
-
-    ``put`` never blocks: when ``maxsize`` frames wait, the oldest is dropped (counted in
-    ``dropped``), as a live camera should. Iteration ends after :meth:`close`. The feed is
-    ``live``, so the stream drops late frames too rather than falling behind; a stream that is
-    closed closes its feed.
-
-    Example::
-
-        feed = edge3d.runtime.FrameFeed()
-        stream = edge3d.Stream(feed, every=15)
-        # in the depth callback: feed.put(edge3d.Frame(depth, scale, intrinsics, color,
-        #                                               pose=T_W_C))
-    """
-
-    live = True
-
-    def __init__(self, maxsize: int = 4) -> None:
-        if maxsize < 1:
-            raise ValueError(f"maxsize must be at least 1, got {maxsize}")
-        self._q: queue.Queue = queue.Queue(maxsize)
-        self.closed = threading.Event()
-        self.dropped = 0
-
-    def put(self, frame: Frame) -> bool:
-        """Offer a frame; False once the feed is closed."""
-        if self.closed.is_set():
-            return False
-        self.dropped += _put_latest(self._q, frame)
-        return True
-
-    def close(self) -> None:
-        """End the iteration (frames still queued are delivered first)."""
-        self.closed.set()
-
-    def __iter__(self) -> Iterator[Frame]:
-        while True:
-            try:
-                yield self._q.get(timeout=_POLL)
-            except queue.Empty:
-                if self.closed.is_set():
-                    return
-
-
 class Stream:
     """Fuse every frame of a source into a TSDF map and segment the map every ``every`` frames.
 
@@ -316,7 +271,7 @@ class Stream:
     """
 
     def __init__(self, source: str | os.PathLike | Iterable[Frame], *,
-                 segmenter: Segmenter | None = None, model: str | os.PathLike = "geometric",
+                 segmenter: Segmenter | None = None, model: str | os.PathLike = DEFAULT_MODEL,
                  backend: str = "auto", device: str = "auto", every: int = 10,
                  voxel_size: float = 0.02, tracking: str = "auto", max_blocks: int | None = None,
                  gravity: str = "auto", drop_frames: bool | None = None, frame_queue: int = 8,
@@ -342,11 +297,15 @@ class Stream:
             from edge3d.io import open_source
 
             source = open_source(source)
+        else:
+            from edge3d.io.iterable import as_frame_source
+
+            source = as_frame_source(source)
         self._core = _StreamCore(
             source, owns_source, segmenter, fusion, tracker, every=every,
             map_voxel=2 * voxel_size if map_voxel is None else float(map_voxel),
             max_frames=max_frames, join_timeout=join_timeout,
-            drop_frames=_is_live(source) if drop_frames is None else drop_frames,
+            drop_frames=source.live if drop_frames is None else drop_frames,
             queues=_Queues(queue.Queue(frame_queue), queue.Queue(1), queue.Queue(update_queue)))
         # At exit _close_running_streams joins the threads instead (a finalizer must not).
         weakref.finalize(self, self._core.abandon).atexit = False
@@ -415,8 +374,6 @@ class _StreamCore:
         self._owns_source = owns_source
         self.source = source
         self._drop_frames = drop_frames
-        # A camera with an IMU (D435i, D455) tells fusion where up is; sampled with each frame.
-        self._accel = getattr(source, "accel", None)
 
         self._q = queues
         self._done = threading.Event()
@@ -471,7 +428,7 @@ class _StreamCore:
         with self._lock:
             c = replace(self._counters)
         c.frames_skipped += self._source_skipped()
-        c.source_gaps = len(getattr(getattr(self.source, "stats", None), "gaps", ()))
+        c.source_gaps = len(self.source.stats.gaps)
         return c
 
     def rates(self) -> dict[str, float]:
@@ -487,12 +444,9 @@ class _StreamCore:
 
     def _interrupt(self) -> None:
         self._done.set()
-        if isinstance(self.source, FrameFeed):  # its reader may be waiting for the next frame
-            self.source.close()
-        stop = getattr(self.source, "stop", None)
-        if callable(stop):  # a camera read or reconnect in progress returns early
-            with contextlib.suppress(Exception):
-                stop()
+        # A camera read or reconnect, or a feed waiting for its next frame, returns early.
+        with contextlib.suppress(Exception):
+            self.source.stop()
 
     def close(self) -> None:
         if self.closed:
@@ -548,8 +502,6 @@ class _StreamCore:
                 last = now
                 with self._lock:
                     self._counters.frames_read += 1
-                if callable(self._accel):
-                    frame = (frame, self._accel())
                 if self._drop_frames:
                     dropped = _put_latest(frames, frame)
                     if dropped:
@@ -564,7 +516,7 @@ class _StreamCore:
             _put_wait(frames, _Failure("in the edge3d-source thread", exc), self._done)
         finally:
             with contextlib.suppress(Exception):
-                if it is not None and hasattr(it, "close"):
+                if it is not None:
                     it.close()
             if self._owns_source:
                 with contextlib.suppress(Exception):
@@ -587,13 +539,9 @@ class _StreamCore:
                 if isinstance(item, _Failure):
                     _put_wait(requests, item, self._done)
                     return
-                item, accel = item if isinstance(item, tuple) else (item, None)
-                if not isinstance(item, Frame):
-                    raise TypeError(f"the source yielded {type(item).__name__}, not an "
-                                    "edge3d.Frame")
                 t0 = time.perf_counter()
                 with self._map_lock:
-                    step = self._fusion.add(item, accel=accel)
+                    step = self._fusion.add(item)
                     if step.integrated:
                         self._latest = (item, step.pose)
                 self._rates["fusion"].add(time.perf_counter() - t0)
@@ -699,8 +647,7 @@ class _StreamCore:
                         reason)
 
     def _source_skipped(self) -> int:
-        stats = getattr(self.source, "stats", None)
-        return int(getattr(stats, "frames_skipped", 0))
+        return self.source.stats.frames_skipped
 
 
 def voxel_downsample(points: np.ndarray, colors: np.ndarray | None, normals: np.ndarray | None,
@@ -726,12 +673,6 @@ def voxel_downsample(points: np.ndarray, colors: np.ndarray | None, normals: np.
         n = mean(normals)
         nrm = (n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)).astype(np.float32)
     return pts, cols, nrm
-
-
-def _is_live(source: Any) -> bool:
-    """A live camera (frames are worth less the older they are) rather than a recording; every
-    edge3d.io source says so in ``live``, plain iterables of frames are taken as recorded."""
-    return bool(getattr(source, "live", False))
 
 
 def _get(q: queue.Queue, done: threading.Event) -> Any:

@@ -61,7 +61,9 @@ def test_static_mode_with_imu_gravity():
     up_c = pose[:3, :3].T @ np.array([0.0, 0.0, 1.0])  # "up" seen from the camera
     fusion = Fusion(VOXEL, tracking="static", gravity="imu")
     for i in range(3):
-        step = fusion.add(scene.frame(pose, index=i, with_pose=False), accel=9.81 * up_c)
+        frame = scene.frame(pose, index=i, with_pose=False)
+        frame.accel = 9.81 * up_c
+        step = fusion.add(frame)
         assert step.tracking == "static" and step.gravity_source == "imu"
     np.testing.assert_allclose(step.pose[:3, :3] @ up_c, [0, 0, 1], atol=1e-9)
     np.testing.assert_array_equal(fusion.trajectory[0], fusion.trajectory[2])

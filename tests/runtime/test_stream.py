@@ -14,6 +14,7 @@ import pytest
 
 import edge3d
 from edge3d import synth
+from edge3d.io import FrameSource
 from edge3d.runtime.stream import StreamUpdate
 
 SMALL = {"width": 128, "height": 96}
@@ -238,7 +239,9 @@ def test_bad_frames_are_skipped_and_counted(orbit):
     with edge3d.Stream(seq, every=3, voxel_size=0.04) as stream:
         updates = list(stream)
     c = updates[-1].counters
-    assert c.frames_read == len(seq)
+    # A list is read as a FrameSource like any other: it drops the three invalid frames (NaN
+    # depth, NaN pose, wrong size) itself; the empty depth map reaches fusion, which skips it.
+    assert c.frames_read == len(seq) - 3
     assert c.frames_skipped == 4
     assert c.frames_fused == len(good)
     assert len(updates[-1].result.instances) > 0
@@ -294,9 +297,9 @@ def test_synthetic_spec_source_is_opened_and_closed_by_the_stream():
     assert stream.source._closed
 
 
-def test_segmenter_stream_and_bad_arguments(orbit):
-    seg = edge3d.Segmenter("geometric")
-    with seg.stream(orbit[:4], every=2, voxel_size=0.04) as stream:
+def test_stream_with_a_segmenter_and_bad_arguments(orbit):
+    seg = edge3d.Segmenter()
+    with edge3d.Stream(orbit[:4], segmenter=seg, every=2, voxel_size=0.04) as stream:
         assert stream.segmenter is seg
         assert list(stream)[-1].final
     with pytest.raises(ValueError, match="every"):
@@ -355,18 +358,22 @@ def test_a_dropped_stream_stops_its_threads(orbit):
     # The autouse fixture checks that every edge3d thread ends.
 
 
-class _UnpluggedCamera:
+class _UnpluggedCamera(FrameSource):
     """A live source whose camera disappears for good after a few frames: its read then waits
     for a camera that never comes back, until stop() (a LiveCamera reconnecting forever)."""
 
     live = True
 
     def __init__(self, frames):
+        super().__init__()
         self.frames = frames
         self.stopped = threading.Event()
-        self.closed = False
 
-    def __iter__(self):
+    @property
+    def intrinsics(self):
+        return self.frames[0].intrinsics
+
+    def _read(self):
         yield from self.frames
         self.stopped.wait()  # no timeout: only stop() ends it
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from edge3d.errors import FrameError
 from edge3d.runtime.fusion.gravity import correction, fit_floor, level_pose, up_from_accel
-from edge3d.runtime.fusion.tracking import ICPTracker, TrackingResult
+from edge3d.runtime.fusion.icp_tracker import ICPTracker, TrackingResult
 from edge3d.runtime.fusion.volume import MAX_BLOCK_COORD, TSDFVolume
 from edge3d.types import Frame
 
@@ -127,8 +127,10 @@ class Fusion:
 
     # -- public -----------------------------------------------------------------------------
 
-    def add(self, frame: Frame, accel: np.ndarray | None = None) -> FusionStep:
-        """Fuse one frame. ``accel``: IMU accelerometer sample (m/s^2, camera frame), if any."""
+    def add(self, frame: Frame) -> FusionStep:
+        """Fuse one frame (its ``accel``, when the camera has an IMU, tells fusion where up
+        is)."""
+        accel = frame.accel
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
         self.counters["frames"] += 1
