@@ -9,6 +9,7 @@ on first use.
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,32 @@ class Tolerance:
 
 
 @dataclass(frozen=True)
+class Range:
+    """The values an attribute accepts: ``low`` and ``high`` (None: unbounded), each end closed
+    or open. The TensorRT plugins check the same ranges (``plugins/src/ops/<op>/``)."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def accepts(self, value: float) -> bool:
+        """Whether ``value`` lies in the range (NaN never does)."""
+        if math.isnan(value):
+            return False
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return self.high is None or (value < self.high if self.high_open else value <= self.high)
+
+    def __str__(self) -> str:
+        low = "-inf" if self.low is None else f"{self.low:g}"
+        high = "inf" if self.high is None else f"{self.high:g}"
+        opening = "(" if self.low_open or self.low is None else "["
+        closing = ")" if self.high_open or self.high is None else "]"
+        return f"{opening}{low}, {high}{closing}"
+
+
+@dataclass(frozen=True)
 class OpSpec:
     """Everything edge3d knows about one custom op.
 
@@ -43,6 +70,9 @@ class OpSpec:
         outputs: Output names, in order.
         attributes: Attribute defaults; their Python type fixes the ONNX attribute type
             (int -> INT, float -> FLOAT).
+        ranges: Per attribute, the values it accepts (unbounded when absent).
+        sector_edges: Outputs that jump where a point crosses a sector edge: two correct
+            implementations may bin a point within float error of an edge either way.
         output_dtypes: Per output, ``"int32"`` or ``"like:<input>"`` (that input's float dtype).
         reference: ``"module:function"`` of the PyTorch reference (autograd, batch dim).
         body: ``"module:function"`` building the ONNX ``FunctionProto`` for a given opset.
@@ -66,6 +96,8 @@ class OpSpec:
     tolerance: Mapping[str, Tolerance]
     differentiable: tuple[str, ...]
     shapes: Mapping[str, tuple[str | int, ...]] = field(default_factory=dict)
+    ranges: Mapping[str, Range] = field(default_factory=dict)
+    sector_edges: tuple[str, ...] = ()
     plugin_name: str = ""
     plugin_version: str = "1"
     since: int = DOMAIN_VERSION
@@ -79,7 +111,8 @@ class OpSpec:
         """Merge ``given`` over the defaults, checking names and types.
 
         Raises:
-            ValueError: an unknown attribute name, or a value of the wrong type.
+            ValueError: an unknown attribute name, a value of the wrong type, or one outside
+                the attribute's range.
         """
         unknown = sorted(set(given) - set(self.attributes))
         if unknown:
@@ -96,6 +129,9 @@ class OpSpec:
                 value = int(value)
             else:
                 value = float(value)
+            allowed = self.ranges.get(key)
+            if allowed is not None and not allowed.accepts(value):
+                raise ValueError(f"{self.name}.{key} = {value} is outside {allowed}")
             out[key] = value
         return out
 
@@ -127,6 +163,9 @@ def _resolve(path: str) -> Callable[..., Any]:
 
 _TOL32 = Tolerance(rtol=1e-4, atol=1e-5)
 
+_SECTORS = Range(1, 1024)  # sectors per axis
+_POSITIVE = Range(0.0, None, low_open=True)
+
 OPS: dict[str, OpSpec] = {
     spec.name: spec
     for spec in (
@@ -142,6 +181,8 @@ OPS: dict[str, OpSpec] = {
             differentiable=("points", "centers"),
             shapes={"points": ("N", 3), "centers": ("K", 3), "sector": ("K", "N"),
                     "radius": ("K", "N")},
+            ranges={"n_azimuth": _SECTORS, "n_polar": _SECTORS},
+            sector_edges=("sector",),
             doc="Spherical Mask sector index and radius of every point around every centre.",
         ),
         OpSpec(
@@ -156,6 +197,8 @@ OPS: dict[str, OpSpec] = {
             differentiable=("points", "centers", "rays", "migration"),
             shapes={"points": ("N", 3), "centers": ("K", 3), "rays": ("K", "S"),
                     "migration": ("K", "N"), "logits": ("K", "N")},
+            ranges={"n_azimuth": _SECTORS, "n_polar": _SECTORS},
+            sector_edges=("logits",),
             doc="Spherical Mask mask logits rays[sector] - radius + 2 * migration.",
         ),
         OpSpec(
@@ -169,6 +212,7 @@ OPS: dict[str, OpSpec] = {
             tolerance={"float32": _TOL32, "float16": Tolerance(rtol=2e-3, atol=2e-3)},
             differentiable=("points", "boxes"),
             shapes={"points": ("N", 3), "boxes": ("H", 2, 3), "prob": ("H", "N")},
+            ranges={"theta2": _POSITIVE},
             doc="3D-BoNet Algorithm 1: soft probability that a point lies inside a box.",
         ),
         OpSpec(
@@ -182,6 +226,7 @@ OPS: dict[str, OpSpec] = {
             tolerance={"float32": _TOL32, "float16": Tolerance(rtol=2e-3, atol=2e-3)},
             differentiable=("prob_a", "prob_b"),
             shapes={"prob_a": ("A", "N"), "prob_b": ("B", "N"), "iou": ("A", "B")},
+            ranges={"eps": _POSITIVE},
             doc="3D-BoNet eq. 3: soft IoU of two sets of per-point box probabilities.",
         ),
     )

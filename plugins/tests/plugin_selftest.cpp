@@ -1,17 +1,26 @@
 // Host-only checks of the edge3d TensorRT plugins through the public plugin interfaces, with no
 // GPU and no libnvinfer: creators via getCreators(), field parsing and validation, the
-// getFieldsToSerialize() round trip, output types and shapes, format combinations, workspace.
-// Prints one line per failed check and exits non-zero if any failed.
+// getFieldsToSerialize() round trip, output types and shapes, format combinations, workspace,
+// and errors reaching the logger given to setLoggerFinder. Prints one line per failed check and
+// exits non-zero if any failed.
+//
+//   plugin_selftest --describe             one JSON line per creator: name, version, namespace,
+//                                          fields with their types and defaults
+//   plugin_selftest --probe OP FIELD VALUE "accepted", or "refused: <the logged error>"
+//
+// tests/plugins/test_plugin_registry.py compares both with the Python op registry.
 #include <NvInferRuntime.h>
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 extern "C" nvinfer1::IPluginCreatorInterface* const* getCreators(int32_t& nbCreators);
+extern "C" void setLoggerFinder(nvinfer1::ILoggerFinder* finder);
 
 using namespace nvinfer1;
 
@@ -24,6 +33,29 @@ void check(bool ok, std::string const& what) {
     std::printf("FAIL: %s\n", what.c_str());
     ++g_failures;
   }
+}
+
+// Keeps what the plugins log, as TensorRT's logger would receive it.
+struct RecordingLogger final : ILogger {
+  void log(Severity severity, AsciiChar const* msg) noexcept override {
+    if (severity <= Severity::kERROR) errors.emplace_back(msg);
+  }
+  std::vector<std::string> errors;
+};
+
+struct Finder final : ILoggerFinder {
+  ILogger* findLogger() noexcept override { return &logger; }
+  RecordingLogger logger;
+};
+
+Finder g_finder;
+
+std::vector<IPluginCreatorV3One*> all() {
+  int32_t n = 0;
+  auto* const* list = getCreators(n);
+  std::vector<IPluginCreatorV3One*> out;
+  for (int32_t i = 0; i < n; ++i) out.push_back(static_cast<IPluginCreatorV3One*>(list[i]));
+  return out;
 }
 
 IPluginCreatorV3One* creator(char const* name) {
@@ -73,16 +105,28 @@ DynamicPluginTensorDesc desc(DataType type, std::vector<int64_t> const& dims) {
 }
 
 void creators_and_names() {
-  int32_t n = 0;
-  getCreators(n);
-  check(n == 4, "getCreators returns the four edge3d creators");
-  for (char const* name : {"SectorBin", "SectorMask", "PointInBoxProb", "SoftBoxIoU"}) {
-    auto* c = creator(name);
-    check(c != nullptr, std::string("creator ") + name);
-    if (c == nullptr) continue;
-    check(!std::strcmp(c->getPluginNamespace(), "edge3d"), std::string(name) + " namespace");
-    check(!std::strcmp(c->getPluginVersion(), "1"), std::string(name) + " version");
+  auto const creators = all();
+  check(!creators.empty(), "getCreators returns the edge3d creators");
+  for (auto* c : creators) {
+    std::string const name = c->getPluginName();
+    check(!std::strcmp(c->getPluginNamespace(), "edge3d"), name + " namespace");
+    check(creator(name.c_str()) == c, name + " is registered once");
+    Plugin p = make(name.c_str(), {});
+    check(p.owner != nullptr && !std::strcmp(p.core->getPluginName(), name.c_str()) &&
+              !std::strcmp(p.core->getPluginVersion(), c->getPluginVersion()),
+          name + " makes a plugin of its own name and version from the defaults");
   }
+}
+
+void errors_reach_the_logger() {
+  g_finder.logger.errors.clear();
+  int32_t const zero = 0;
+  check(make("SectorBin", {PluginField("n_azimuth", &zero, PluginFieldType::kINT32, 1)}).owner == nullptr,
+        "n_azimuth = 0 is refused");
+  check(g_finder.logger.errors.size() == 1 &&
+            g_finder.logger.errors[0].find("[edge3d SectorBin] n_azimuth = 0 is outside [1, 1024]") !=
+                std::string::npos,
+        "the refusal is logged on TensorRT's logger, naming the attribute and its range");
 }
 
 void fields_roundtrip() {
@@ -219,8 +263,55 @@ void empty_enqueue() {
 
 }  // namespace
 
-int main() {
+void describe() {
+  for (auto* c : all()) {
+    std::printf("{\"name\": \"%s\", \"version\": \"%s\", \"namespace\": \"%s\", \"fields\": [",
+                c->getPluginName(), c->getPluginVersion(), c->getPluginNamespace());
+    PluginFieldCollection const* fc = c->getFieldNames();
+    for (int32_t i = 0; i < fc->nbFields; ++i) {
+      PluginField const& f = fc->fields[i];
+      bool const is_int = f.type == PluginFieldType::kINT32;
+      double const value = is_int ? *static_cast<int32_t const*>(f.data)
+                                  : *static_cast<float const*>(f.data);
+      std::printf("%s{\"name\": \"%s\", \"type\": \"%s\", \"default\": %.9g}", i ? ", " : "",
+                  f.name, is_int ? "int32" : "float32", value);
+    }
+    std::printf("]}\n");
+  }
+}
+
+int probe(char const* op, char const* field, char const* text) {
+  IPluginCreatorV3One* c = creator(op);
+  if (c == nullptr) {
+    std::printf("no creator %s\n", op);
+    return 2;
+  }
+  PluginFieldCollection const* names = c->getFieldNames();
+  PluginFieldType type = PluginFieldType::kFLOAT64;
+  for (int32_t i = 0; i < names->nbFields; ++i)
+    if (!std::strcmp(names->fields[i].name, field)) type = names->fields[i].type;
+  int64_t const as_int = std::strtoll(text, nullptr, 10);
+  double const as_float = std::strtod(text, nullptr);
+  // Ints go as INT64 (any value fits), floats as FLOAT64, as an ONNX parser may send them.
+  PluginField f = type == PluginFieldType::kINT32
+                      ? PluginField(field, &as_int, PluginFieldType::kINT64, 1)
+                      : PluginField(field, &as_float, PluginFieldType::kFLOAT64, 1);
+  g_finder.logger.errors.clear();
+  Plugin p = make(op, {f});
+  if (p.owner) std::printf("accepted\n");
+  else std::printf("refused: %s\n", g_finder.logger.errors.empty() ? "" : g_finder.logger.errors[0].c_str());
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  setLoggerFinder(&g_finder);
+  if (argc == 2 && !std::strcmp(argv[1], "--describe")) {
+    describe();
+    return 0;
+  }
+  if (argc == 5 && !std::strcmp(argv[1], "--probe")) return probe(argv[2], argv[3], argv[4]);
   creators_and_names();
+  errors_reach_the_logger();
   fields_roundtrip();
   invalid_fields();
   types_and_formats();

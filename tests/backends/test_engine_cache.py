@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from edge3d.errors import PackageError
+from edge3d.ops.registry import plugin_names
 from edge3d.package import sha256_file as file_sha256
 from edge3d.runtime.backends.engine_cache import (
     EngineKey,
@@ -54,8 +55,8 @@ def test_engine_without_key_is_refused(tmp_path: Path) -> None:
 def test_plugin_version_names_every_op() -> None:
     text = current_plugin_version()
     assert text.startswith("edge3d1:")
-    for op in ("PointInBoxProb1", "SectorBin1", "SectorMask1", "SoftBoxIoU1"):
-        assert op in text
+    for name, version in plugin_names().items():
+        assert f"{name}{version}" in text
 
 
 def test_file_hash(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Input builders for the op tests and bench/bm_ops.py: one generator per op, seeded numpy."""
+"""Input builders for the op tests and bench/bm_ops.py (one generator per op, seeded numpy),
+and the comparison of any implementation's outputs with the op's PyTorch reference."""
 
 from __future__ import annotations
 
@@ -58,3 +59,35 @@ def near_sector_edge(points: np.ndarray, centers: np.ndarray, n_azimuth: int = 5
         return np.abs(frac - np.round(frac)) * unit < tol
 
     return close(theta, math.pi / n_polar) | close(phi, 2 * math.pi / n_azimuth)
+
+
+def kernel_name(op: str) -> str:
+    """The op's function name (``soft_box_iou``): its reference, its C ABI launcher
+    ``edge3d_<name>`` and its :class:`tests.plugins.kernel_lib.KernelLibrary` method."""
+    from edge3d.ops import get_op
+
+    return get_op(op).reference.partition(":")[2]
+
+
+def assert_matches_reference(op: str, feeds: dict[str, np.ndarray], got: list[np.ndarray],
+                             what: str = "") -> None:
+    """``got`` (the op's outputs in order) equals the PyTorch reference on ``feeds``: integers
+    exactly, floats within the op's tolerance for the inputs' dtype; for ops with
+    ``sector_edges``, points within float error of a sector edge may differ."""
+    import torch
+
+    from edge3d.ops import get_op
+
+    spec = get_op(op)
+    with torch.no_grad():
+        want = spec.reference_fn()(*(torch.from_numpy(a) for a in feeds.values()))
+    want = [w.numpy() for w in (want if isinstance(want, tuple) else (want,))]
+    tol = spec.tolerance[str(next(iter(feeds.values())).dtype)]
+    edge = near_sector_edge(feeds["points"], feeds["centers"]) if spec.sector_edges else None
+    for name, g, w in zip(spec.outputs, got, want, strict=True):
+        assert g.shape == w.shape and g.dtype == w.dtype, (name, g.shape, w.shape)
+        ok = (g == w) if g.dtype == np.int32 else np.isclose(
+            g.astype(np.float64), w.astype(np.float64), rtol=tol.rtol, atol=tol.atol)
+        if name in spec.sector_edges:
+            ok |= edge
+        assert ok.all(), f"{op}.{name} {what}: {(~ok).sum()} of {ok.size} differ"

@@ -1,32 +1,9 @@
-// PointInBoxProb (3D-BoNet Algorithm 1) and SoftBoxIoU (3D-BoNet eq. 3), docs/ops.md.
+// SoftBoxIoU (3D-BoNet eq. 3: the soft IoU of two sets of per-point box probabilities),
+// docs/ops.md: the kernels, the launcher, its workspace size and its host-memory variant.
 #include "kernel_common.cuh"
 
 namespace edge3d {
 namespace {
-
-template <typename T>
-__global__ void point_in_box_kernel(const T* __restrict__ points, const T* __restrict__ boxes,
-                                    int64_t batch, int64_t n, int64_t h, float theta1,
-                                    float theta2, T* __restrict__ prob) {
-  const int64_t total = batch * h * n;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t pn = i % n;
-    const int64_t bh = i / n;
-    const int64_t b = bh / h;
-    float lowest = theta2;
-    for (int axis = 0; axis < 3; ++axis) {
-      const float p = load(points, (b * n + pn) * 3 + axis);
-      const float lo = load(boxes, bh * 6 + axis);
-      const float hi = load(boxes, bh * 6 + 3 + axis);
-      const float delta = fminf(fmaxf(__fmul_rn(theta1, __fmul_rn(lo - p, p - hi)), -theta2),
-                                theta2);
-      lowest = fminf(lowest, delta);
-    }
-    // sigmoid(min(delta)) == min(sigmoid(delta)): sigmoid is monotonic.
-    store(prob, i, 1.f / (1.f + expf(-lowest)));
-  }
-}
 
 // One block per row of prob_a and prob_b: FP32 sum over the N points.
 template <typename T>
@@ -80,49 +57,16 @@ __global__ void soft_iou_kernel(const T* __restrict__ prob_a, const T* __restric
   }
 }
 
-}  // namespace
-
-int check_box_args(int dtype, int64_t batch, int64_t n, int64_t h, float theta2) {
-  if (dtype != EDGE3D_FLOAT32 && dtype != EDGE3D_FLOAT16)
-    return fail(EDGE3D_INVALID_ARGUMENT, "PointInBoxProb: dtype must be 0 (FP32) or 1 (FP16)");
-  if (batch < 0 || n < 0 || h < 0)
-    return fail(EDGE3D_INVALID_ARGUMENT, "PointInBoxProb: negative size");
-  if (!(theta2 > 0.f)) return fail(EDGE3D_INVALID_ARGUMENT, "PointInBoxProb: theta2 must be > 0");
-  return EDGE3D_OK;
-}
-
 int check_iou_args(int dtype, int64_t batch, int64_t a, int64_t b, int64_t n, float eps) {
-  if (dtype != EDGE3D_FLOAT32 && dtype != EDGE3D_FLOAT16)
-    return fail(EDGE3D_INVALID_ARGUMENT, "SoftBoxIoU: dtype must be 0 (FP32) or 1 (FP16)");
-  if (batch < 0 || a < 0 || b < 0 || n < 0)
-    return fail(EDGE3D_INVALID_ARGUMENT, "SoftBoxIoU: negative size");
+  if (int st = check_dtype_and_sizes("SoftBoxIoU", dtype, {batch, a, b, n})) return st;
   if (!(eps > 0.f)) return fail(EDGE3D_INVALID_ARGUMENT, "SoftBoxIoU: eps must be > 0");
   if (batch > 65535 || (a + 15) / 16 > 65535)
     return fail(EDGE3D_INVALID_ARGUMENT, "SoftBoxIoU: batch and ceil(A / 16) must be <= 65535");
   return EDGE3D_OK;
 }
 
+}  // namespace
 }  // namespace edge3d
-
-extern "C" int edge3d_point_in_box_prob(const void* points, const void* boxes, int dtype,
-                                        int64_t batch, int64_t n, int64_t h, float theta1,
-                                        float theta2, void* prob, void* stream) {
-  using namespace edge3d;
-  if (int st = check_box_args(dtype, batch, n, h, theta2)) return st;
-  const int64_t total = batch * n * h;
-  if (total == 0) return EDGE3D_OK;
-  auto s = static_cast<cudaStream_t>(stream);
-  if (dtype == EDGE3D_FLOAT32) {
-    point_in_box_kernel<<<blocks_for(total), kThreads, 0, s>>>(
-        static_cast<const float*>(points), static_cast<const float*>(boxes), batch, n, h, theta1,
-        theta2, static_cast<float*>(prob));
-  } else {
-    point_in_box_kernel<<<blocks_for(total), kThreads, 0, s>>>(
-        static_cast<const __half*>(points), static_cast<const __half*>(boxes), batch, n, h,
-        theta1, theta2, static_cast<__half*>(prob));
-  }
-  return check_launch("PointInBoxProb");
-}
 
 extern "C" size_t edge3d_soft_box_iou_workspace(int64_t batch, int64_t a, int64_t b) {
   return static_cast<size_t>(batch * (a + b)) * sizeof(float);
@@ -140,18 +84,34 @@ extern "C" int edge3d_soft_box_iou(const void* prob_a, const void* prob_b, int d
   const dim3 tiles(static_cast<unsigned>((b + kTile - 1) / kTile),
                    static_cast<unsigned>((a + kTile - 1) / kTile), static_cast<unsigned>(batch));
   const dim3 threads(kTile, kTile);
+  const auto rows = static_cast<unsigned>(batch * (a + b));
   if (dtype == EDGE3D_FLOAT32) {
     auto pa = static_cast<const float*>(prob_a);
     auto pb = static_cast<const float*>(prob_b);
-    row_sum_kernel<<<static_cast<unsigned>(batch * (a + b)), kThreads, 0, s>>>(pa, pb, batch, a, b, n, sums);
+    row_sum_kernel<<<rows, kThreads, 0, s>>>(pa, pb, batch, a, b, n, sums);
     soft_iou_kernel<<<tiles, threads, 0, s>>>(pa, pb, batch, a, b, n, eps, sums,
                                               static_cast<float*>(iou));
   } else {
     auto pa = static_cast<const __half*>(prob_a);
     auto pb = static_cast<const __half*>(prob_b);
-    row_sum_kernel<<<static_cast<unsigned>(batch * (a + b)), kThreads, 0, s>>>(pa, pb, batch, a, b, n, sums);
+    row_sum_kernel<<<rows, kThreads, 0, s>>>(pa, pb, batch, a, b, n, sums);
     soft_iou_kernel<<<tiles, threads, 0, s>>>(pa, pb, batch, a, b, n, eps, sums,
                                               static_cast<__half*>(iou));
   }
   return check_launch("SoftBoxIoU");
+}
+
+extern "C" int edge3d_soft_box_iou_host(const void* prob_a, const void* prob_b, int dtype,
+                                        int64_t batch, int64_t a, int64_t b, int64_t n, float eps,
+                                        void* iou, int32_t repeats, float* elapsed_ms) {
+  using namespace edge3d;
+  if (int st = check_iou_args(dtype, batch, a, b, n, eps)) return st;
+  const size_t e = elem(dtype);
+  return run_host(
+      {{prob_a, batch * a * n * e}, {prob_b, batch * b * n * e}},
+      {Output{iou, static_cast<size_t>(batch * a * b) * e}},
+      edge3d_soft_box_iou_workspace(batch, a, b), repeats, elapsed_ms,
+      [&](const auto& in, const auto& out, void* ws, cudaStream_t s) {
+        return edge3d_soft_box_iou(in[0], in[1], dtype, batch, a, b, n, eps, out[0], ws, s);
+      });
 }

@@ -1,26 +1,15 @@
-// Device helpers shared by the edge3d kernels: dtype-generic loads/stores (FP32 compute), the
-// atan2 with the ONNX body's branches, and the launch/error plumbing of the C ABI.
+// The sector geometry of Spherical Mask shared by SectorBin and SectorMask: atan2 with the ONNX
+// body's branches, angle bins, the sector of an offset, and the checks of both launchers.
 #pragma once
 
-#include <cuda_fp16.h>
-#include <cuda_runtime.h>
-
-#include <cstdint>
-#include <string>
-
-#include "edge3d_ops.h"
+#include "kernel_common.cuh"
 
 namespace edge3d {
 
 constexpr float kPi = 3.14159265358979323846f;
 constexpr float kHalfPi = 1.57079632679489661923f;
 constexpr float kTwoPi = 6.28318530717958647692f;
-constexpr int kThreads = 256;
-
-__device__ __forceinline__ float load(const float* p, int64_t i) { return p[i]; }
-__device__ __forceinline__ float load(const __half* p, int64_t i) { return __half2float(p[i]); }
-__device__ __forceinline__ void store(float* p, int64_t i, float v) { p[i] = v; }
-__device__ __forceinline__ void store(__half* p, int64_t i, float v) { p[i] = __float2half_rn(v); }
+constexpr int32_t kMaxSectorsPerAxis = 1024;
 
 // atan2(y, x) as atan(y / x) plus a quadrant shift, exactly the branches of the ONNX body and the
 // PyTorch reference (docs/ops.md): atan2(0, 0) = 0, signed zeros read as +0, never NaN.
@@ -48,19 +37,14 @@ __device__ __forceinline__ int32_t sector_of(float dx, float dy, float dz, int32
   return angle_bin(theta, kPi, n_polar) * n_azimuth + angle_bin(phi, kTwoPi, n_azimuth);
 }
 
-inline int64_t blocks_for(int64_t total) {
-  const int64_t blocks = (total + kThreads - 1) / kThreads;
-  return blocks < 65535 * 16 ? blocks : 65535 * 16;  // grid-stride loops cover the rest
+inline int check_sector_args(const char* op, int dtype, int64_t batch, int64_t n, int64_t k,
+                             int32_t n_azimuth, int32_t n_polar) {
+  if (int st = check_dtype_and_sizes(op, dtype, {batch, n, k})) return st;
+  if (n_azimuth < 1 || n_polar < 1 || n_azimuth > kMaxSectorsPerAxis ||
+      n_polar > kMaxSectorsPerAxis)
+    return fail(EDGE3D_INVALID_ARGUMENT,
+                std::string(op) + ": n_azimuth and n_polar must be in [1, 1024]");
+  return EDGE3D_OK;
 }
-
-// Argument checks of each launcher (also run first by the host variants, before any CUDA call).
-int check_sector_args(const char* op, int dtype, int64_t batch, int64_t n, int64_t k,
-                      int32_t n_azimuth, int32_t n_polar);
-int check_box_args(int dtype, int64_t batch, int64_t n, int64_t h, float theta2);
-int check_iou_args(int dtype, int64_t batch, int64_t a, int64_t b, int64_t n, float eps);
-
-void set_error(const std::string& message);
-int fail(int status, const std::string& message);
-int check_launch(const char* op);
 
 }  // namespace edge3d
