@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from edge3d.errors import PackageError
+from edge3d.tensor_spec import TensorSpec
 
 MANIFEST = "edge3d.json"
 FORMAT_NAME = "edge3d-model-package"
@@ -44,35 +45,6 @@ FORMAT_NAME = "edge3d-model-package"
 FORMAT_VERSION = 2
 MANIFEST_DIGEST = "manifest_sha256"
 BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
-_DTYPES = ("float32", "float16", "int32", "int64", "bool", "uint8")
-
-
-@dataclass(frozen=True)
-class TensorSpec:
-    """One graph input or output: a name, a dtype and a shape whose entries are ints or names of
-    dynamic dimensions (for example ``["num_voxels", 6]``)."""
-
-    name: str
-    dtype: str
-    shape: tuple[int | str, ...]
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any], where: str) -> TensorSpec:
-        try:
-            spec = cls(name=str(d["name"]), dtype=str(d["dtype"]), shape=tuple(d["shape"]))
-        except (KeyError, TypeError) as exc:
-            raise PackageError(
-                f"{where}: a tensor spec needs name, dtype and shape ({exc})") from exc
-        if spec.dtype not in _DTYPES:
-            raise PackageError(f"{where}: tensor {spec.name!r} has unknown dtype {spec.dtype!r}; "
-                               f"expected one of {', '.join(_DTYPES)}")
-        for dim in spec.shape:
-            if not (isinstance(dim, str) or (isinstance(dim, int) and dim >= 0)):
-                raise PackageError(f"{where}: tensor {spec.name!r} has a bad dimension {dim!r}")
-        return spec
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "dtype": self.dtype, "shape": list(self.shape)}
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Uses PyTorch's ``torch.export``-based exporter (``torch.onnx.export(dynamo=True)``, the default
 since torch 2.9; the TorchScript exporter is deprecated). A model to export has
-``input_spec()`` and ``output_spec()`` (lists of :class:`edge3d.models.spec.TensorSpec`) and a
+``input_spec()`` and ``output_spec()`` (lists of :class:`edge3d.tensor_spec.TensorSpec`) and a
 ``forward(inputs: Mapping[str, Tensor])``; every string dimension of the spec becomes a dynamic
 ONNX dimension, and equal names become one dimension. BatchNorm is folded into the weights first
 (:func:`edge3d.models.backbones.fold_norms`).
@@ -26,7 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from edge3d.models.backbones.layers import fold_norms
-from edge3d.models.spec import TensorSpec
+from edge3d.tensor_spec import TensorSpec
 
 OPSET = 17
 

@@ -287,13 +287,12 @@ def graph_files(name: str, stage: Any, raw: Path, directory: Path, stem: str
     import onnx
 
     from edge3d.export.onnx_variants import save_variants
-    from edge3d.package import GraphSpec, TensorSpec
+    from edge3d.package import GraphSpec
 
     portable, trt = save_variants(onnx.load(str(raw)), directory, stem=stem)
     spec = GraphSpec(
         name, {"portable": portable.name, "trt": trt.name},
-        tuple(TensorSpec(s.name, s.dtype, tuple(s.shape)) for s in stage.input_spec()),
-        tuple(TensorSpec(s.name, s.dtype, tuple(s.shape)) for s in stage.output_spec()))
+        tuple(stage.input_spec()), tuple(stage.output_spec()))
     return spec, {portable.name: portable, trt.name: trt}
 
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from edge3d.models.spec import TensorSpec
+from edge3d.tensor_spec import TensorSpec
 
 
 def random_inputs(specs: Sequence[TensorSpec], sizes: Mapping[str, int],

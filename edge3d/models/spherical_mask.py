@@ -39,7 +39,7 @@ from torch import Tensor, nn
 
 from edge3d.models.backbones import build_backbone
 from edge3d.models.backbones.layers import ConvBlock, Pointwise, gather_rows
-from edge3d.models.spec import TensorSpec
+from edge3d.tensor_spec import TensorSpec
 
 
 @dataclass(frozen=True)

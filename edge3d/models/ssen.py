@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from edge3d.models.backbones import build_backbone
 from edge3d.models.backbones.layers import ConvBlock, Pointwise
-from edge3d.models.spec import TensorSpec
+from edge3d.tensor_spec import TensorSpec
 
 EMBEDDING_DIM = 8
 """The paper's embedding dimension (``research/methods.md`` 4.2: final 1x1 conv 96 -> 8)."""

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from edge3d.models.backbones import build_backbone
 from edge3d.models.backbones.layers import ConvBlock, Pointwise
-from edge3d.models.spec import TensorSpec
+from edge3d.tensor_spec import TensorSpec
 from edge3d.types import Instance, SegmentationResult
 
 

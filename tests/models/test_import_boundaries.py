@@ -31,7 +31,7 @@ def test_runtime_never_imports_models_or_torch() -> None:
 
 
 def test_specs_and_input_builders_import_without_torch() -> None:
-    code = ("import sys, edge3d.models.spec, edge3d.runtime.preprocess, "
+    code = ("import sys, edge3d.tensor_spec, edge3d.runtime.preprocess, "
             "edge3d.models.random_inputs;"
             "assert 'torch' not in sys.modules, 'torch was imported'")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)

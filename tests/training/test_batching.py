@@ -42,7 +42,7 @@ def test_batched_outputs_equal_per_sample_outputs(backbone: str) -> None:
 
 
 def test_padding_maps_to_the_batch_padding_row() -> None:
-    from edge3d.models.spec import TensorSpec
+    from edge3d.tensor_spec import TensorSpec
     from training.data.batching import Sample
 
     specs = [TensorSpec("f", "float32", ("M", 1)),

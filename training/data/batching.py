@@ -1,7 +1,7 @@
 """Batches by concatenation: samples' rows are stacked and their index tensors re-offset.
 
 Sparse backbones have no batch axis: a batch is one big scene whose index tables point into the
-concatenated rows. For each :class:`edge3d.models.spec.TensorSpec`, data tensors are
+concatenated rows. For each :class:`edge3d.tensor_spec.TensorSpec`, data tensors are
 concatenated along axis 0; index tensors get the row offset of their ``index_of`` dimension
 (times ``index_scale``), and padding entries (value = the sample's row count) become the
 batch's row count, so padding still reads the one appended zero row. Dense grids stack along
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from edge3d.models.spec import TensorSpec
+from edge3d.tensor_spec import TensorSpec
 
 
 @dataclass

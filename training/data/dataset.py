@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from edge3d.models.backbones import BACKBONES
-from edge3d.models.spec import TensorSpec
 from edge3d.runtime import preprocess as model_inputs
+from edge3d.tensor_spec import TensorSpec
 from training.data.augment import augment
 from training.data.batching import Sample, concat_samples
 from training.data.scenes import Scene

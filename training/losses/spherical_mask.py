@@ -42,7 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from edge3d.models.spec import TensorSpec
+from edge3d.tensor_spec import TensorSpec
 from training.data.scenes import IGNORE, Scene
 from training.losses import voxel_targets
 

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from edge3d.models.spec import TensorSpec
+from edge3d.tensor_spec import TensorSpec
 from training.data.scenes import IGNORE, Scene
 from training.losses import voxel_targets
 

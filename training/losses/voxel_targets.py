@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from edge3d.models.spec import TensorSpec
+from edge3d.tensor_spec import TensorSpec
 from training.data.scenes import IGNORE, Scene
 
 

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from edge3d.models.backbones.layers import ConvBlock
-from edge3d.models.spec import TensorSpec
+from edge3d.tensor_spec import TensorSpec
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from edge3d.models.backbones.layers import (
     SubMConv,
     TransposedConv,
 )
-from edge3d.models.spec import TensorSpec
+from edge3d.tensor_spec import TensorSpec
 
 
 @dataclass(frozen=True)
