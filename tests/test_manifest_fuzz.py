@@ -17,6 +17,7 @@ import pytest
 
 import edge3d
 from edge3d.errors import PackageError
+from edge3d.methods import packageless_methods
 from edge3d.package import MANIFEST, MANIFEST_DIGEST, bundled_packages, manifest_digest
 
 BUNDLED = sorted(bundled_packages())
@@ -91,7 +92,7 @@ def test_the_issues_examples_are_caught(bundled, tmp_path):
     with pytest.raises(PackageError, match="changed after export"):
         edge3d.Segmenter(_copy(src, tmp_path / "b", m, reseal=False))
     m = json.loads(json.dumps(manifest))
-    m["method"] = "geometric"
+    m["method"] = packageless_methods()[0]
     with pytest.raises(PackageError, match="runs without a network"):
         edge3d.Segmenter(_copy(src, tmp_path / "c", m, reseal=True))
     m = json.loads(json.dumps(manifest))

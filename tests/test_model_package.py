@@ -30,7 +30,7 @@ def _write(tmp_path: Path, out: Path | None = None, payload: bytes = b"onnx-byte
         outputs=(TensorSpec("embedding", "float32", ("num_voxels", 8)),),
     )
     return write_package(
-        out or tmp_path / "pkg", method="ssen", class_names=["floor", "wall", "chair"],
+        out or tmp_path / "pkg", method="my_method", class_names=["floor", "wall", "chair"],
         voxel_size=0.05, graphs={"main": graph}, files={"model.portable.onnx": src},
         background_classes=[0, 1], postprocess={"min_cluster_size": 20},
         provenance={"seed": 3},
@@ -46,8 +46,8 @@ def _rewrite(path: Path, m: dict, reseal: bool = True) -> None:
 
 
 def test_round_trip(tmp_path: Path) -> None:
-    pkg = load_package(_write(tmp_path), method="ssen")
-    assert pkg.method == "ssen"
+    pkg = load_package(_write(tmp_path), method="my_method")
+    assert pkg.method == "my_method"
     assert pkg.class_names == ("floor", "wall", "chair")
     assert pkg.background_classes == (0, 1)
     assert pkg.voxel_size == 0.05
@@ -58,8 +58,8 @@ def test_round_trip(tmp_path: Path) -> None:
 
 
 def test_wrong_method(tmp_path: Path) -> None:
-    with pytest.raises(PackageError, match="holds a 'ssen' model, not 'spherical_mask'"):
-        load_package(_write(tmp_path), method="spherical_mask")
+    with pytest.raises(PackageError, match="holds a 'my_method' model, not 'other_method'"):
+        load_package(_write(tmp_path), method="other_method")
 
 
 def test_corrupt_file_is_named(tmp_path: Path) -> None:
@@ -113,7 +113,7 @@ def test_failed_write_keeps_old_package(tmp_path: Path) -> None:
     out = _write(tmp_path)
     before = (out / MANIFEST).read_text()
     with pytest.raises(FileNotFoundError):
-        write_package(out, method="ssen", class_names=["a"], voxel_size=0.05, graphs={},
+        write_package(out, method="my_method", class_names=["a"], voxel_size=0.05, graphs={},
                       files={"model.portable.onnx": tmp_path / "does-not-exist.onnx"})
     assert (out / MANIFEST).read_text() == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".pkg")] == []

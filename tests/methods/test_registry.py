@@ -61,7 +61,7 @@ def test_bundled_packages_hold_the_graphs_their_method_declares() -> None:
 
 
 def test_an_unknown_or_training_only_method_is_refused_by_name() -> None:
-    with pytest.raises(methods.UnknownMethodError, match=r"registered: .*geometric"):
+    with pytest.raises(methods.UnknownMethodError, match=f"registered: .*{methods.DEFAULT_MODEL}"):
         methods.describe("no_such_method")
     training_only = [d.name for d in methods.descriptions() if d.runtime is None]
     for name in training_only:

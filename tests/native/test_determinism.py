@@ -42,7 +42,7 @@ add(g.positions, g.normals, g.variation, g.edges, g.mutual)
 add(*native.knn_graph(points, 12, 0.2))
 add(native.superpoints(points, None, 0.05, graph=g))
 import edge3d
-r = edge3d.Segmenter("geometric").segment(points * 0.5)
+r = edge3d.Segmenter().segment(points * 0.5)
 add(r.labels, r.classes, np.array([i.score for i in r.instances]))
 print(digest.hexdigest())
 """

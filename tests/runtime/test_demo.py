@@ -11,14 +11,14 @@ from PIL import Image
 
 from edge3d.cli import main
 from edge3d.io import read_ply
+from edge3d.methods import DEFAULT_MODEL
 from edge3d.runtime.pictures import id_colors, render_camera, render_top
 
 
 def test_demo_writes_pictures_map_and_json(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     out = tmp_path / "out"
-    args = ["demo", "--model", "geometric", "--frames", "8", "--every", "4", "--out", str(out),
-            "--no-window"]
+    args = ["demo", "--frames", "8", "--every", "4", "--out", str(out), "--no-window"]
     assert main(args) == 0
     printed = capsys.readouterr().out
     # the built-in recording was written as a real .db3 and played back
@@ -33,7 +33,7 @@ def test_demo_writes_pictures_map_and_json(tmp_path, monkeypatch, capsys):
     assert np.asarray(img).std() > 10  # not a blank picture
 
     summary = json.loads((out / "instances.json").read_text())
-    assert summary["model"]["method"] == "geometric"
+    assert summary["model"]["method"] == DEFAULT_MODEL
     assert summary["counters"]["frames_fused"] == 8
     assert len(summary["updates"]) == len(pictures)
     assert {"fusion", "extract", "segment", "tracking", "latency"} <= set(
@@ -47,16 +47,16 @@ def test_demo_writes_pictures_map_and_json(tmp_path, monkeypatch, capsys):
     assert "writing the synthetic recording" not in capsys.readouterr().out
 
 
-def test_the_default_model_is_the_geometric_segmenter():
+def test_the_default_model_is_the_registry_default():
     from edge3d.cli import demo
 
     parser = demo.add_parser(argparse.ArgumentParser().add_subparsers())
-    assert parser.parse_args([]).model == "geometric" == demo.DEFAULT_MODEL
+    assert parser.parse_args([]).model == DEFAULT_MODEL == demo.DEFAULT_MODEL
 
 
 def test_demo_reports_bad_model_and_source(tmp_path, capsys):
     assert main(["demo", "--model", "nope", "--out", str(tmp_path), "--no-window"]) == 2
-    assert "Available models: geometric" in capsys.readouterr().err
+    assert f"Available models: {DEFAULT_MODEL}" in capsys.readouterr().err
     assert main(["demo", "--source", str(tmp_path / "missing.db3"), "--out", str(tmp_path),
                  "--no-window"]) == 2
     assert "missing.db3" in capsys.readouterr().err

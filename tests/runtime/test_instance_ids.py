@@ -21,7 +21,7 @@ def _ids_by_box(result, gt, pts):
 
 
 def test_ids_survive_resampling_shuffling_and_reordering():
-    seg = edge3d.Segmenter("geometric")
+    seg = edge3d.Segmenter()
     tracker = InstanceTracker()
     pts, gt = room_scene(seed=0)
     first = _ids_by_box(tracker.update(pts, seg.segment(pts)), gt, pts)
@@ -43,7 +43,7 @@ def test_ids_survive_resampling_shuffling_and_reordering():
 
 
 def test_new_object_gets_a_fresh_id_and_a_missing_one_comes_back():
-    seg = edge3d.Segmenter("geometric")
+    seg = edge3d.Segmenter()
     tracker = InstanceTracker(memory=3)
     pts, gt = room_scene()
     ids = _ids_by_box(tracker.update(pts, seg.segment(pts)), gt, pts)
@@ -63,7 +63,7 @@ def test_new_object_gets_a_fresh_id_and_a_missing_one_comes_back():
 
 
 def test_memory_expires():
-    seg = edge3d.Segmenter("geometric")
+    seg = edge3d.Segmenter()
     tracker = InstanceTracker(memory=1)
     pts, gt = room_scene()
     ids = _ids_by_box(tracker.update(pts, seg.segment(pts)), gt, pts)
@@ -78,7 +78,7 @@ def test_memory_expires():
 
 
 def test_a_merge_keeps_the_larger_overlap_and_a_split_gets_a_new_id():
-    seg = edge3d.Segmenter("geometric")
+    seg = edge3d.Segmenter()
     tracker = InstanceTracker()
     apart = (((1.0, 1.0, 0.0), (1.6, 1.6, 0.8)), ((1.7, 1.0, 0.0), (2.1, 1.6, 0.5)))
     touching = (((1.0, 1.0, 0.0), (1.6, 1.6, 0.8)), ((1.6, 1.0, 0.0), (2.0, 1.6, 0.5)))
@@ -95,7 +95,7 @@ def test_a_merge_keeps_the_larger_overlap_and_a_split_gets_a_new_id():
 
 def test_empty_results_and_reset():
     tracker = InstanceTracker()
-    seg = edge3d.Segmenter("geometric")
+    seg = edge3d.Segmenter()
     empty = np.zeros((0, 3), np.float32)
     assert len(tracker.update(empty, seg.segment(empty))) == 0
     pts, _ = room_scene()

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 import edge3d
+from edge3d import methods
 from edge3d.errors import PackageError
+from tests.runtime.scenes import runnable_models
 
 
 def test_runtime_imports_never_import_torch():
@@ -18,9 +20,10 @@ def test_runtime_imports_never_import_torch():
         "import edge3d, edge3d.runtime\n"
         "from edge3d.runtime import Segmenter, Stream\n"
         "import edge3d.runtime.stream, edge3d.runtime.instance_ids, edge3d.runtime.pictures\n"
-        "import edge3d.runtime.methods.geometric\n"
+        "from edge3d import methods\n"
+        "[methods.runtime_class(m) for m in methods.runtime_methods()]\n"
         "import numpy as np\n"
-        "s = Segmenter('geometric')\n"
+        "s = Segmenter()\n"
         "s.segment(np.zeros((10, 3), 'float32'))\n"
         "k = edge3d.Intrinsics(32, 24, 30, 30, 15.5, 11.5)\n"
         "frames = [edge3d.Frame(np.full((24, 32), 1500, np.uint16), 0.001, k, index=i,\n"
@@ -50,16 +53,16 @@ def test_runtime_imports_never_import_torch():
 ])
 def test_bad_input_is_rejected_with_a_clear_error(points, colors, match):
     with pytest.raises(ValueError, match=match):
-        edge3d.Segmenter("geometric").segment(points, colors)
+        edge3d.Segmenter().segment(points, colors)
 
 
 def test_unknown_model_lists_what_is_available(tmp_path):
-    with pytest.raises(PackageError, match="Available models: geometric"):
+    with pytest.raises(PackageError, match=f"Available models: {methods.DEFAULT_MODEL}"):
         edge3d.Segmenter("no-such-model")
     with pytest.raises(PackageError, match="not an edge3d model package"):
         edge3d.Segmenter(tmp_path)
     with pytest.raises(ValueError, match="unknown backend"):
-        edge3d.Segmenter("geometric", backend="cuda")
+        edge3d.Segmenter(backend="cuda")
 
 
 def test_package_of_unknown_method_names_the_method(tmp_path):
@@ -75,8 +78,18 @@ def test_package_of_unknown_method_names_the_method(tmp_path):
 
 
 def test_segmenter_describe_and_repr():
-    seg = edge3d.Segmenter("geometric", voxel_size=0.05)
+    seg = edge3d.Segmenter(voxel_size=0.05)
     d = seg.describe()
-    assert d["method"] == "geometric" and d["voxel_size"] == 0.05
-    assert "geometric" in repr(seg)
+    assert d["method"] == methods.DEFAULT_MODEL and d["voxel_size"] == 0.05
+    assert methods.DEFAULT_MODEL in repr(seg)
     assert seg.class_names[0] == "object"
+
+
+@pytest.mark.parametrize("model", runnable_models())
+def test_a_method_without_superpoints_refuses_them_by_name(model):
+    if methods.describe(edge3d.Segmenter(model).method).superpoints:
+        pytest.skip("this method aligns its masks to superpoints")
+    pts = np.random.default_rng(0).uniform(0, 2, (50, 3)).astype(np.float32)
+    users = [d.name for d in methods.descriptions() if d.superpoints]
+    with pytest.raises(ValueError, match=f"does not use superpoints.*{', '.join(users)}"):
+        edge3d.Segmenter(model).segment(pts, superpoints=np.zeros(len(pts), np.int64))

@@ -147,7 +147,7 @@ def test_a_slow_segmenter_never_stalls_fusion(orbit):
                 time.sleep(0.01)
             return super().segment(points, colors)
 
-    seg = GatedSegmenter("geometric")
+    seg = GatedSegmenter()
     stream = edge3d.Stream(orbit, segmenter=seg, every=1, voxel_size=0.04)
     seg.stream = stream
     with stream:
@@ -214,7 +214,7 @@ def test_ctrl_c_while_waiting_shuts_down_cleanly(orbit):
     # interrupt_main() does nothing; Ctrl-C in a terminal reaches Python's default handler.
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        stream = edge3d.Stream(orbit * 3, segmenter=Stuck("geometric"), every=2,
+        stream = edge3d.Stream(orbit * 3, segmenter=Stuck(), every=2,
                                voxel_size=0.04, join_timeout=60)
         with pytest.raises(KeyboardInterrupt):
             for _ in stream:

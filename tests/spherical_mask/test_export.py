@@ -85,8 +85,6 @@ def test_segmenter_runs_the_package(package) -> None:
     for inst in coarse.instances:
         members = np.isin(cells, np.unique(cells[inst.indices]))
         assert np.array_equal(np.flatnonzero(members), np.sort(inst.indices))
-    with pytest.raises(ValueError, match="does not use superpoints"):
-        edge3d.Segmenter("geometric").segment(pts, cols, superpoints=cells)
 
 
 @pytest.mark.tensorrt

@@ -119,12 +119,12 @@ def test_synthetic_world_parameters_reach_make_world_and_the_cache_name(tmp_path
 def test_overlapping_train_and_val_seeds_are_refused() -> None:
     from training.data.scenes import scene_source
 
-    config = load_config(None, ["method.name=ssen", "data.train_seeds=[0,150]",
+    config = load_config(None, ["method.name=toy_semantic", "data.train_seeds=[0,150]",
                                 "data.val_seeds=[100,103]"])
     with pytest.raises(ValueError, match="overlap"):
         scene_source(config["data"], "train")
     config["data"]["val_on_train_ok"] = True  # an overfit check says so
     assert len(scene_source(config["data"], "val")) == 3
-    config = load_config(None, ["method.name=ssen", "data.train_seeds=[0,150]",
+    config = load_config(None, ["method.name=toy_semantic", "data.train_seeds=[0,150]",
                                 "data.val_seeds=[500,503]", "data.world.touching_fraction=1.0"])
     assert scene_source(config["data"], "val").world == {"touching_fraction": 1.0}

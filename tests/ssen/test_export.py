@@ -1,4 +1,6 @@
-"""edge3d-export: checkpoint -> ONNX -> model package, validated; errors through Segmenter."""
+"""edge3d-export on SSEN: checkpoint -> ONNX -> model package, validated; errors through
+Segmenter (the exporter is every method's; Spherical Mask's two graphs:
+tests/spherical_mask/test_export.py)."""
 
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ def test_round_trip_manifest(tiny_package):
     assert graph.inputs[0].name == "features" and graph.inputs[0].shape == ("M0", 6)
     assert pkg.graph_file("main", "portable").is_file() and pkg.graph_file("main", "trt").is_file()
     prov = pkg.provenance
-    assert prov["command"] == "tests/export/conftest.py" and prov["step"] == 3
+    assert prov["command"] == "tests/ssen/conftest.py" and prov["step"] == 3
     assert prov["export_validation"]["differing_points"] == 0
     assert report.differing_points == 0 and report.samples == 1
     assert max(report.max_abs_diff.values()) < 1e-3
@@ -190,8 +192,8 @@ def test_wrong_method_and_newer_format(package_copy):
     import edge3d
     from edge3d.package import load_package
 
-    with pytest.raises(PackageError, match="holds a 'ssen' model, not 'spherical_mask'"):
-        load_package(package_copy, method="spherical_mask")
+    with pytest.raises(PackageError, match="holds a 'ssen' model, not 'other_method'"):
+        load_package(package_copy, method="other_method")
     _edit_manifest(package_copy, format_version=99)
     with pytest.raises(PackageError, match="newer than this edge3d supports"):
         edge3d.Segmenter(package_copy)

@@ -1,10 +1,9 @@
-"""A tiny SSEN checkpoint (untrained weights, real training-checkpoint format) and its package."""
+"""A tiny SSEN checkpoint (untrained weights, real training-checkpoint format) and its package,
+for the exporter's tests (test_export.py)."""
 
 from __future__ import annotations
 
 import pytest
-
-torch = pytest.importorskip("torch")
 
 TINY = ["model.backbone_config.channels=[4,8]", "data.voxel_size=0.15",
         "method.min_cluster_size=6"]
@@ -14,6 +13,7 @@ SPACING = 0.06
 
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory):
+    torch = pytest.importorskip("torch")
     from edge3d.models.checkpoint import save_checkpoint
     from training.config import dump_config, load_config
     from training.registry import get_method
@@ -45,6 +45,6 @@ def tiny_package(tiny_checkpoint, tmp_path_factory):
 
     out = tmp_path_factory.mktemp("pkg") / "tiny_ssen"
     path, report = export_package(tiny_checkpoint, out, seeds=SEEDS, spacing=SPACING,
-                                  provenance={"command": "tests/export/conftest.py"},
+                                  provenance={"command": "tests/ssen/conftest.py"},
                                   progress=False)
     return path, report
