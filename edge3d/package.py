@@ -77,6 +77,8 @@ class ModelPackage:
     postprocess: Mapping[str, Any]
     provenance: Mapping[str, Any]
     manifest: Mapping[str, Any] = field(repr=False)
+    #: version of the method's parameter schema the package was written with (1 when absent)
+    params_version: int = 1
 
     def graph_file(self, graph: str = "main", variant: str = "portable") -> Path:
         """Path of one graph's ONNX file; raises PackageError naming what the package has."""
@@ -196,6 +198,7 @@ def load_package(model: str | os.PathLike, method: str | None = None,
         voxel_size=float(m["voxel_size"]), graphs=graphs,
         preprocess=dict(m.get("preprocess", {})), postprocess=dict(m.get("postprocess", {})),
         provenance=dict(m.get("provenance", {})), manifest=m,
+        params_version=int(m.get("params_version", 1)),
     )
 
 
@@ -254,6 +257,8 @@ def _check_schema(m: dict[str, Any], manifest_path: Path) -> None:
     v = m["voxel_size"]
     if not (_is_number(v) and 0.001 <= v <= 1.0):
         raise bad("voxel_size", "a number of metres from 0.001 to 1")
+    if not (_is_int(m.get("params_version", 1)) and m.get("params_version", 1) >= 1):
+        raise bad("params_version", "a version number from 1 on")
     for key in ("preprocess", "postprocess", "provenance"):
         if not isinstance(m.get(key, {}), dict):
             raise bad(key, "an object")
@@ -304,7 +309,8 @@ def write_package(out: str | os.PathLike, *, method: str, class_names: list[str]
                   background_classes: list[int] | tuple[int, ...] = (),
                   preprocess: Mapping[str, Any] | None = None,
                   postprocess: Mapping[str, Any] | None = None,
-                  provenance: Mapping[str, Any] | None = None) -> Path:
+                  provenance: Mapping[str, Any] | None = None, params_version: int = 1
+                  ) -> Path:
     """Write a package atomically: everything goes into a temporary sibling directory that
     replaces ``out`` only once complete, so a failed export never leaves a half package and an
     existing package survives until the new one is whole.
@@ -338,6 +344,7 @@ def write_package(out: str | os.PathLike, *, method: str, class_names: list[str]
             "voxel_size": float(voxel_size),
             "graphs": {name: g.to_dict() for name, g in graphs.items()},
             "preprocess": dict(preprocess or {}), "postprocess": dict(postprocess or {}),
+            "params_version": int(params_version),
             "provenance": dict(provenance or {}), "files": entries,
         }
         manifest[MANIFEST_DIGEST] = manifest_digest(manifest)

@@ -273,7 +273,8 @@ def export_package(checkpoint: str | os.PathLike, out: str | os.PathLike, *,
 
         path, report = finish_package(
             out, tmp_path, method=method, graphs=graphs, files=files,
-            sections=sections, provenance=checkpoint_provenance(checkpoint, state, provenance),
+            sections={**sections, "params_version": description.params_version},
+            provenance=checkpoint_provenance(checkpoint, state, provenance),
             check=check if validate else None, bar=bar)
     bar.close()
     return path, report
@@ -321,7 +322,7 @@ def finish_package(out: str | os.PathLike, tmp_path: Path, *, method: str,
 
     manifest = {"method": method, "graphs": dict(graphs), "files": dict(files),
                 **{k: sections[k] for k in ("class_names", "background_classes", "voxel_size",
-                                            "preprocess", "postprocess")}}
+                                            "preprocess", "postprocess", "params_version")}}
     report = None
     if check is not None:
         staging = write_package(tmp_path / "staging", provenance=provenance, **manifest)

@@ -44,6 +44,10 @@ class MethodDescription:
             :class:`edge3d.methods.protocol.Method`); None for a training-only method.
         params: the dataclass of its parameters; for a learned method it *is* the schema of
             the manifest's ``postprocess`` section (validated on load, field by field).
+        params_version: the version of that schema, recorded in every package as
+            ``params_version``. Bump it when a field changes meaning, or a new one has no
+            default that reproduces old packages: a package of another version is refused
+            with what to do (upgrade edge3d, or re-export).
         backbone: the backbone whose input builder prepares the network's inputs
             (:data:`edge3d.runtime.input_builders.INPUT_BUILDERS`); None without a network.
         graphs: the networks a model package holds, in the order they run; empty for a method
@@ -66,6 +70,7 @@ class MethodDescription:
     summary: str
     runtime: str | None = None
     params: str | None = None
+    params_version: int = 1
     backbone: str | None = None
     graphs: tuple[GraphDescription, ...] = ()
     superpoints: bool = False

@@ -408,7 +408,7 @@ def package_sections(config: Mapping) -> dict:
     """Manifest sections of a package: classes, voxel size, ``preprocess`` (pyramid levels,
     kernel size, features) and ``postprocess`` (:class:`SphericalMaskParams` values)."""
     from edge3d.io.class_sets import dataset_classes
-    from edge3d.models.backbones.sparse_unet import preprocess_section
+    from edge3d.models.backbones import preprocess_section
 
     names, background = dataset_classes(config)
     return {"class_names": list(names), "background_classes": list(background),
@@ -421,7 +421,7 @@ def example_inputs(model: SphericalMask, sections: Mapping, points: np.ndarray,
                    colors: np.ndarray | None) -> dict[str, dict[str, np.ndarray]]:
     """Example feeds of both graphs for one cloud: the runtime's input builder, the PyTorch
     point stage, the native sampling and the first query round."""
-    from edge3d.runtime.input_builders import input_builder
+    from edge3d.runtime.input_builders import input_builder, runtime_inputs
     from edge3d.runtime.methods.spherical_mask import (
         SphericalMaskParams,
         foreground_voxels,
@@ -433,7 +433,8 @@ def example_inputs(model: SphericalMask, sections: Mapping, points: np.ndarray,
 
     voxel = float(sections["voxel_size"])
     params = SphericalMaskParams.from_dict(sections["postprocess"])
-    feeds, _ = input_builder("sparse_unet").build(points, colors, voxel, sections["preprocess"])
+    feeds, _ = runtime_inputs(input_builder("sparse_unet"), points, colors, voxel,
+                              sections["preprocess"])
     xyz = voxel_centroids(points, voxel)
     with torch.no_grad():
         stage1 = dict(zip([s.name for s in model.points.output_spec()],

@@ -126,7 +126,7 @@ def package_sections(config: Mapping) -> dict:
     ``class_names``, ``background_classes``, ``voxel_size``, ``preprocess`` (pyramid levels,
     kernel size, per-point features) and ``postprocess`` (:class:`SSENParams` values)."""
     from edge3d.io.class_sets import dataset_classes
-    from edge3d.models.backbones.sparse_unet import preprocess_section
+    from edge3d.models.backbones import preprocess_section
     from edge3d.runtime.methods.ssen import SSENParams
 
     names, background = dataset_classes(config)
@@ -141,8 +141,8 @@ def example_inputs(model: SSEN, sections: Mapping, points: np.ndarray,
                    colors: np.ndarray | None) -> dict[str, dict[str, np.ndarray]]:
     """Graph ``main``'s inputs for one cloud, built as the runtime builds them (export
     example), from the manifest sections of :func:`package_sections`."""
-    from edge3d.runtime.input_builders import input_builder
+    from edge3d.runtime.input_builders import input_builder, runtime_inputs
 
-    feeds, _ = input_builder("sparse_unet").build(points, colors, float(sections["voxel_size"]),
-                                                  sections["preprocess"])
+    feeds, _ = runtime_inputs(input_builder("sparse_unet"), points, colors,
+                              float(sections["voxel_size"]), sections["preprocess"])
     return {"main": feeds}

@@ -1,14 +1,15 @@
-"""Input builders: from a point cloud and a manifest's ``preprocess`` section to a network's
-feeds, one per backbone family (no torch).
+"""Input builders: from points, per-point features and a ``preprocess`` section (a model
+package's, or one built from a training config) to a network's inputs, one per backbone
+family (no torch).
 
-A method's description names its backbone; the builder registered for it here checks the
-manifest's ``preprocess`` section when a package loads and builds the feeds at every call,
-with the same :mod:`edge3d.runtime.preprocess` functions the training data loader uses, so the
-network sees the same neighbourhoods in training, export and on the robot.
+The training data loader and the runtime call the same builder, so the network sees the same
+neighbourhoods in training, export and on the robot. A method's description names its
+backbone; the builder checks the manifest's ``preprocess`` section when a package loads.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,25 +17,26 @@ from typing import Any
 import numpy as np
 
 from edge3d.runtime import preprocess
+from edge3d.runtime.preprocess import NetworkInputs
 
 FEATURE_CHANNELS = {"rgb": 3, "xyz": 3, "normals": 3}  # preprocess.point_features
 
 
 @dataclass(frozen=True)
 class InputBuilder:
-    """How one backbone family's inputs are built at run time.
+    """How one backbone family's inputs are built.
 
     Attributes:
         backbone: the backbone name (``edge3d.models.backbones.BACKBONES``).
         check: ``(preprocess section) -> [problem]``, empty when the section is usable.
-        build: ``(points, colors, voxel_size, preprocess section) -> (feeds, point_map)``, where
-            ``point_map`` (int32 [P]) is the output row each point reads.
+        build: ``(positions float32 [P, 3], features float32 [P, C], voxel_size, preprocess
+            section) -> NetworkInputs``; ``point_map`` in it (when present) is the output row
+            each point reads.
     """
 
     backbone: str
     check: Callable[[Mapping[str, Any]], list[str]]
-    build: Callable[[np.ndarray, np.ndarray | None, float, Mapping[str, Any]],
-                    tuple[dict[str, np.ndarray], np.ndarray]]
+    build: Callable[[np.ndarray, np.ndarray, float, Mapping[str, Any]], NetworkInputs]
 
 
 def feature_width(features: Any) -> int:
@@ -51,21 +53,40 @@ def check_features(features: Any) -> list[str]:
             f"got {features!r}"]
 
 
-def runtime_features(points: np.ndarray, colors: np.ndarray | None, features: Any
-                     ) -> np.ndarray:
-    """The per-point features a model was trained with, from what a Segmenter receives."""
-    if "normals" in features:
+def runtime_inputs(builder: InputBuilder, points: np.ndarray, colors: np.ndarray | None,
+                   voxel_size: float, pre: Mapping[str, Any]
+                   ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The network's feeds for a cloud as a Segmenter receives it (points and colours), and
+    the int32 [P] output row of each point."""
+    if "normals" in pre["features"]:
         raise ValueError("this model was trained with normals as an input feature, which "
                          "Segmenter.segment(points, colors) does not receive; re-train it "
                          "without 'normals' in data.features")
-    return preprocess.point_features(points, colors, None, features)
+    feats = preprocess.point_features(points, colors, None, pre["features"])
+    arrays = dict(builder.build(points, feats, voxel_size, pre).arrays)
+    point_map = arrays.pop("point_map", None)
+    if point_map is None:  # the network's rows are the points
+        point_map = np.arange(len(points), dtype=np.int32)
+    return arrays, point_map
+
+
+def _missing(pre: Mapping[str, Any], fields: tuple[str, ...]) -> list[str]:
+    missing = [k for k in (*fields, "features") if k not in pre]
+    return [f"it lacks {', '.join(missing)}"] if missing else []
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _ints(v: Any, low: int) -> bool:
+    return isinstance(v, list) and len(v) > 0 and all(_is_int(x) and x >= low for x in v)
 
 
 def _check_sparse_voxels(pre: Mapping[str, Any]) -> list[str]:
-    missing = [k for k in ("levels", "kernel_size", "features") if k not in pre]
-    if missing:
-        return [f"it lacks {', '.join(missing)}"]
-    problems = []
+    problems = _missing(pre, ("levels", "kernel_size"))
+    if problems:
+        return problems
     if not (_is_int(pre["levels"]) and 1 <= pre["levels"] <= 8):
         problems.append(f"levels must be an integer from 1 to 8, got {pre['levels']!r}")
     if not (_is_int(pre["kernel_size"]) and pre["kernel_size"] in (1, 3, 5)):
@@ -73,28 +94,63 @@ def _check_sparse_voxels(pre: Mapping[str, Any]) -> list[str]:
     return problems + check_features(pre["features"])
 
 
-def _build_sparse_voxels(points: np.ndarray, colors: np.ndarray | None, voxel_size: float,
-                         pre: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    feats = runtime_features(points, colors, pre["features"])
-    net = preprocess.sparse_unet_inputs(points, feats, voxel_size, int(pre["levels"]),
-                                        int(pre["kernel_size"]))
-    arrays = dict(net.arrays)
-    return arrays, arrays.pop("point_map")
+def _build_sparse_voxels(positions: np.ndarray, features: np.ndarray, voxel_size: float,
+                         pre: Mapping[str, Any]) -> NetworkInputs:
+    return preprocess.sparse_unet_inputs(positions, features, voxel_size, int(pre["levels"]),
+                                         int(pre["kernel_size"]))
 
 
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
+def _check_point_sets(pre: Mapping[str, Any]) -> list[str]:
+    problems = _missing(pre, ("npoints", "radii", "nsamples"))
+    if problems:
+        return problems
+    if not (_ints(pre["npoints"], 1) and _ints(pre["nsamples"], 1)):
+        problems.append(f"npoints and nsamples must be lists of positive integers, got "
+                        f"{pre['npoints']!r} and {pre['nsamples']!r}")
+    radii = pre["radii"]
+    if not (isinstance(radii, list) and all(isinstance(r, (int, float)) and not
+                                            isinstance(r, bool) and math.isfinite(r) and r > 0
+                                            for r in radii)):
+        problems.append(f"radii must be a list of positive metres, got {radii!r}")
+    if not problems and not len(pre["npoints"]) == len(radii) == len(pre["nsamples"]):
+        problems.append("npoints, radii and nsamples must have one entry per level")
+    return problems + check_features(pre["features"])
+
+
+def _build_point_sets(positions: np.ndarray, features: np.ndarray, voxel_size: float,
+                      pre: Mapping[str, Any]) -> NetworkInputs:
+    return preprocess.pointnet2_inputs(positions, features, pre["npoints"], pre["radii"],
+                                       pre["nsamples"])
+
+
+def _check_dense_grid(pre: Mapping[str, Any]) -> list[str]:
+    problems = _missing(pre, ("grid_shape",))
+    if problems:
+        return problems
+    shape = pre["grid_shape"]
+    if not (_ints(shape, 2) and len(shape) == 3 and all(s % 2 == 0 for s in shape)):
+        problems.append(f"grid_shape must be 3 even integers >= 2, got {shape!r}")
+    return problems + check_features(pre["features"])
+
+
+def _build_dense_grid(positions: np.ndarray, features: np.ndarray, voxel_size: float,
+                      pre: Mapping[str, Any]) -> NetworkInputs:
+    # ``origin`` (metres) places a crop; without it the grid starts at the points' minimum.
+    return preprocess.dense_grid_inputs(positions, features, voxel_size, pre["grid_shape"],
+                                        pre.get("origin"))
 
 
 #: backbone -> its builder
 INPUT_BUILDERS: dict[str, InputBuilder] = {
     "sparse_unet": InputBuilder("sparse_unet", _check_sparse_voxels, _build_sparse_voxels),
+    "pointnet2": InputBuilder("pointnet2", _check_point_sets, _build_point_sets),
+    "dense_cnn": InputBuilder("dense_cnn", _check_dense_grid, _build_dense_grid),
 }
 
 
 def input_builder(backbone: str) -> InputBuilder:
     """The builder of ``backbone``; KeyError naming the known ones otherwise."""
     if backbone not in INPUT_BUILDERS:
-        raise KeyError(f"no runtime input builder for backbone {backbone!r} (known: "
+        raise KeyError(f"no input builder for backbone {backbone!r} (known: "
                        f"{', '.join(INPUT_BUILDERS)})")
     return INPUT_BUILDERS[backbone]

@@ -199,6 +199,26 @@ def test_wrong_method_and_newer_format(package_copy):
         edge3d.Segmenter(package_copy)
 
 
+def test_parameter_schema_versions(package_copy):
+    import json
+
+    import edge3d
+    from edge3d.methods import describe
+
+    current = describe("ssen").params_version
+    assert json.loads((package_copy / "edge3d.json").read_text())["params_version"] == current
+    _edit_manifest(package_copy, params_version=current + 1)
+    with pytest.raises(PackageError, match=f"version {current + 1}.*upgrade edge3d"):
+        edge3d.Segmenter(package_copy)
+    if current > 1:
+        _edit_manifest(package_copy, params_version=current - 1)
+        with pytest.raises(PackageError, match="re-export it from its checkpoint"):
+            edge3d.Segmenter(package_copy)
+    _edit_manifest(package_copy, params_version=0)
+    with pytest.raises(PackageError, match="params_version must be a version number"):
+        edge3d.Segmenter(package_copy)
+
+
 def test_missing_preprocess_fields(package_copy):
     import edge3d
 

@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from edge3d.models.backbones import BACKBONES
+from edge3d.models.backbones import preprocess_section
 from edge3d.runtime import preprocess as model_inputs
+from edge3d.runtime.input_builders import input_builder
 from edge3d.tensor_spec import TensorSpec
 from training.data.augment import augment
 from training.data.batching import Sample, concat_samples
@@ -36,23 +37,17 @@ def feature_channels(config: Mapping[str, Any]) -> int:
 
 def build_network_inputs(scene: Scene, config: Mapping[str, Any], rng: np.random.Generator | None
                          ) -> tuple[Scene, model_inputs.NetworkInputs]:
-    """The backbone's inputs for ``scene`` (and the scene, cropped to a dense grid if needed)."""
-    data, model = config["data"], config["model"]
-    name = model["backbone"]
-    bcfg = BACKBONES[name][1](**(model.get("backbone_config") or {}))
-    if name == "dense_cnn":
-        inside, origin = model_inputs.grid_crop_mask(scene.positions, data["voxel_size"],
-                                                     data["grid_shape"], rng)
+    """The backbone's inputs for ``scene``, by the input builder the runtime uses too (and the
+    scene, cropped to the grid of a dense backbone: at random in training)."""
+    data = config["data"]
+    name = config["model"]["backbone"]
+    pre = preprocess_section(config)
+    if "grid_shape" in pre:
+        inside, pre["origin"] = model_inputs.grid_crop_mask(scene.positions, data["voxel_size"],
+                                                            pre["grid_shape"], rng)
         scene = scene.subset(inside)
-        net = model_inputs.dense_grid_inputs(scene.positions, point_features(scene,
-                                             data["features"]), data["voxel_size"],
-                                             data["grid_shape"], origin)
-    elif name == "sparse_unet":
-        net = model_inputs.sparse_unet_inputs(scene.positions, point_features(
-            scene, data["features"]), data["voxel_size"], bcfg.levels, bcfg.kernel_size)
-    else:
-        net = model_inputs.pointnet2_inputs(scene.positions, point_features(
-            scene, data["features"]), bcfg.npoints, bcfg.radii, bcfg.nsamples)
+    net = input_builder(name).build(scene.positions, point_features(scene, data["features"]),
+                                    float(data["voxel_size"]), pre)
     return scene, net
 
 

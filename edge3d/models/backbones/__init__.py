@@ -5,6 +5,8 @@ Each backbone takes a mapping of named tensors (``input_spec()``), returns one f
 :func:`edge3d.export.onnx_export.export_onnx`.
 """
 
+from collections.abc import Mapping
+
 from edge3d.models.backbones.dense_cnn import DenseCNN, DenseCNNConfig
 from edge3d.models.backbones.layers import fold_norms
 from edge3d.models.backbones.pointnet2 import PointNet2, PointNet2Config
@@ -16,6 +18,18 @@ BACKBONES = {
     "pointnet2": (PointNet2, PointNet2Config),
     "dense_cnn": (DenseCNN, DenseCNNConfig),
 }
+
+
+def preprocess_section(config: Mapping) -> dict:
+    """The ``preprocess`` section of a training config's backbone: the fields its input builder
+    needs (``edge3d.runtime.input_builders``) and the per-point ``features``, as training built
+    them and a model package records them."""
+    name = config["model"].get("backbone", "sparse_unet")
+    cfg = BACKBONES[name][1](**(config["model"].get("backbone_config") or {}))
+    return {**cfg.preprocess_fields(config["data"]),
+            "features": list(config["data"]["features"]),
+            "features_doc": "per point: rgb = colour in [0, 1] - 0.5; xyz = metres from the "
+                            "cloud's centroid; normals = unit normals; means per voxel or cell"}
 
 
 def build_backbone(name: str, config: dict | None = None):
@@ -40,4 +54,5 @@ __all__ = [
     "SparseUNetConfig",
     "build_backbone",
     "fold_norms",
+    "preprocess_section",
 ]

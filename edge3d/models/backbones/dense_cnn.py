@@ -42,6 +42,11 @@ class DenseCNNConfig:
     dilation: int = 2
     norm: bool = True
 
+    def preprocess_fields(self, data: Mapping) -> dict:
+        """What the input builder needs besides the features (a manifest's ``preprocess``):
+        the grid, from the data config."""
+        return {"grid_shape": [int(s) for s in data["grid_shape"]]}
+
     def __post_init__(self) -> None:
         if self.stem_kernel % 2 != 1 or self.stem_kernel < 1:
             raise ValueError(f"DenseCNNConfig.stem_kernel must be odd, got {self.stem_kernel}")

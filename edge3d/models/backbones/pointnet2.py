@@ -42,6 +42,11 @@ class PointNet2Config:
     sa_channels: tuple[tuple[int, ...], ...] = ((32, 32, 64), (64, 64, 128), (128, 128, 256))
     fp_channels: tuple[tuple[int, ...], ...] = ((128, 128), (128, 128), (64, 64))
 
+    def preprocess_fields(self, data: Mapping) -> dict:
+        """What the input builder needs besides the features (a manifest's ``preprocess``)."""
+        return {"npoints": list(self.npoints), "radii": list(self.radii),
+                "nsamples": list(self.nsamples)}
+
     def __post_init__(self) -> None:
         n = len(self.radii)
         lengths = {len(self.npoints), len(self.nsamples), len(self.sa_channels),

@@ -68,15 +68,9 @@ class SparseUNetConfig:
         """Number of pyramid levels the inputs must provide."""
         return len(self.channels)
 
-
-def preprocess_section(config: Mapping) -> dict:
-    """The ``preprocess`` manifest section of a training config on this backbone: what the
-    runtime's input builder needs (``edge3d.runtime.input_builders``) to rebuild the inputs."""
-    bcfg = SparseUNetConfig(**(config["model"].get("backbone_config") or {}))
-    return {"levels": bcfg.levels, "kernel_size": bcfg.kernel_size,
-            "features": list(config["data"]["features"]),
-            "features_doc": "per point: rgb = colour in [0, 1] - 0.5; xyz = metres from the "
-                            "cloud's centroid; voxel means"}
+    def preprocess_fields(self, data: Mapping) -> dict:
+        """What the input builder needs besides the features (a manifest's ``preprocess``)."""
+        return {"levels": self.levels, "kernel_size": self.kernel_size}
 
 
 class ResidualBlock(nn.Module):

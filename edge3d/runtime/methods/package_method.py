@@ -11,7 +11,7 @@ import numpy as np
 
 from edge3d.errors import PackageError
 from edge3d.methods import describe
-from edge3d.runtime.input_builders import feature_width, input_builder
+from edge3d.runtime.input_builders import feature_width, input_builder, runtime_inputs
 from edge3d.runtime.memory import default_budget
 
 P = TypeVar("P")
@@ -23,7 +23,15 @@ def check_package(package: Any, method: str) -> None:
     if package is None:
         raise PackageError(f"{method} needs a model package: edge3d.Segmenter('<bundled name>') "
                            "or edge3d.Segmenter(DIR)")
-    builder = input_builder(describe(method).backbone)
+    description = describe(method)
+    if package.params_version != description.params_version:
+        newer = package.params_version > description.params_version
+        raise PackageError(
+            f"{package.path}: the package's {method} parameters are version "
+            f"{package.params_version}, this edge3d reads version {description.params_version}; "
+            + ("upgrade edge3d to run it" if newer else
+               "re-export it from its checkpoint with this edge3d's edge3d-export"))
+    builder = input_builder(description.backbone)
     problems = builder.check(package.preprocess)
     if problems:
         raise PackageError(f"{package.path}: the {method} manifest's preprocess section is "
@@ -137,7 +145,7 @@ class PackageMethod:
     def build_inputs(self, points: np.ndarray, colors: np.ndarray | None
                      ) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """(the first graph's feeds, int32 [P] output row of each point)."""
-        return self._inputs.build(points, colors, self.voxel_size, self.preprocess)
+        return runtime_inputs(self._inputs, points, colors, self.voxel_size, self.preprocess)
 
     def describe(self) -> dict[str, Any]:
         return {"method": self.name, "voxel_size": self.voxel_size,
