@@ -142,6 +142,17 @@ class PackageMethod:
         self.features = tuple(self.preprocess["features"])
         self._inputs = input_builder(describe(self.name).backbone)
 
+    @classmethod
+    def parameters(cls, package: Any, options: Mapping[str, Any],
+                   build: Callable[[Mapping[str, Any]], P]) -> P:
+        """Check the package and the options, then the method's parameters: the manifest's
+        ``postprocess`` section (a bad value there is the package's fault) overridden by
+        ``options`` (a bad value there is the caller's)."""
+        check_package(package, cls.name)
+        check_options(options, describe(cls.name).part("params"), cls.name)
+        package_params(package, build)
+        return build({**package.postprocess, **options})
+
     def build_inputs(self, points: np.ndarray, colors: np.ndarray | None
                      ) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """(the first graph's feeds, int32 [P] output row of each point)."""

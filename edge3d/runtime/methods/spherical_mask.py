@@ -42,10 +42,7 @@ from edge3d.errors import PackageError
 from edge3d.runtime.memory import check_fits
 from edge3d.runtime.methods.package_method import (
     PackageMethod,
-    check_options,
-    check_package,
     open_graphs,
-    package_params,
 )
 from edge3d.runtime.methods.param_types import check_types
 from edge3d.runtime.methods.softmax import softmax
@@ -377,10 +374,7 @@ class SphericalMaskSegmenter(PackageMethod):
     def create(cls, package: Any, backend: str = "auto", device: str = "auto",
                **options: Any) -> SphericalMaskSegmenter:
         """Registry factory: open both graphs with ``backend`` on ``device``."""
-        check_package(package, cls.name)
-        check_options(options, SphericalMaskParams, cls.name)
-        package_params(package, SphericalMaskParams.from_dict)
-        params = SphericalMaskParams.from_dict({**package.postprocess, **options})
+        params = cls.parameters(package, options, SphericalMaskParams.from_dict)
         nets = open_graphs(package, cls.name, backend, device)
         check_query_graph(package, nets["queries"], params)
         return cls(package, nets, params)

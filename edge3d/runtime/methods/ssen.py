@@ -46,10 +46,7 @@ from edge3d.errors import PackageError
 from edge3d.runtime.memory import check_fits
 from edge3d.runtime.methods.package_method import (
     PackageMethod,
-    check_options,
-    check_package,
     open_graphs,
-    package_params,
 )
 from edge3d.runtime.methods.param_types import check_types
 from edge3d.runtime.methods.softmax import softmax
@@ -207,14 +204,10 @@ class SSENSegmenter(PackageMethod):
     def create(cls, package: Any, backend: str = "auto", device: str = "auto",
                **options: Any) -> SSENSegmenter:
         """Registry factory: open the package's graph with ``backend`` on ``device``."""
-        check_package(package, cls.name)
-        check_options(options, SSENParams, cls.name)
-
         def build(values: Mapping[str, Any]) -> SSENParams:
             return SSENParams.from_config(values, package.voxel_size, package.background_classes)
 
-        package_params(package, build)
-        params = build({**package.postprocess, **options})
+        params = cls.parameters(package, options, build)
         if any(c >= len(package.class_names) for c in params.background_classes):
             raise PackageError(f"{package.path}: background_classes "
                                f"{list(params.background_classes)} name classes beyond the "

@@ -6,6 +6,7 @@
 #include <limits>
 #include <sstream>
 
+#include "edge3d_ops.h"
 #include "plugin_log.h"
 
 using nvinfer1::DataType;
@@ -171,7 +172,8 @@ int32_t OpPlugin::getOutputShapes(DimsExprs const* inputs, int32_t nbInputs,
   DimsExprs out;
   out.nbDims = 2 + batch_dims;
   if (batch_dims == 1) out.d[0] = inputs[0].d[0];
-  output_matrix(inputs, rank, &out.d[out.nbDims - 2], &out.d[out.nbDims - 1]);
+  out.d[batch_dims] = inputs[op_.rows_of].d[batch_dims];
+  out.d[batch_dims + 1] = inputs[op_.cols_of].d[batch_dims];
   for (int32_t i = 0; i < nbOutputs; ++i) outputs[i] = out;
   return 0;
 }
@@ -201,9 +203,12 @@ int32_t OpPlugin::enqueue(PluginTensorDesc const* inputDesc, PluginTensorDesc co
                           cudaStream_t stream) noexcept {
   auto const& d0 = inputDesc[0].dims;
   int64_t const batch = product(d0, 0, d0.nbDims - op_.input_ranks[0]);
-  int const dtype = inputDesc[0].type == DataType::kHALF ? 1 : 0;  // EDGE3D_FLOAT16 / FLOAT32
-  int const status = launch(inputDesc, inputs, outputs, workspace, dtype, batch, stream);
-  return status == 0 ? 0 : -1;
+  int const dtype = inputDesc[0].type == DataType::kHALF ? EDGE3D_FLOAT16 : EDGE3D_FLOAT32;
+  if (launch(inputDesc, inputs, outputs, workspace, dtype, batch, stream) != EDGE3D_OK) {
+    error(edge3d_last_error());
+    return -1;
+  }
+  return 0;
 }
 
 nvinfer1::IPluginV3* OpPlugin::attachToContext(nvinfer1::IPluginResourceContext* /*context*/) noexcept {

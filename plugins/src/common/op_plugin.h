@@ -1,7 +1,7 @@
 // The IPluginV3 machinery every edge3d op shares. An op is an OpDescription (name, version,
-// inputs, outputs, attributes with defaults and ranges) plus an OpPlugin subclass with three
-// hooks: its output shape, its launch, and optionally a shape check and a workspace size. The
-// base class does the rest: capabilities, names, field serialization, types, formats, rank and
+// inputs, outputs and their shape, attributes with defaults and ranges) plus an OpPlugin
+// subclass with its launch and, where needed, a shape check and a workspace size. The base
+// class does the rest: capabilities, names, field serialization, types, formats, rank and
 // batch checks; one OpCreator per description parses and range-checks the fields. An op's
 // folder src/ops/<op>/ defines ``OpCreator* <op>_creator()``; CMake generates all_creators()
 // from its op list, so adding an op touches only its own folder, that list and the Python
@@ -45,6 +45,10 @@ struct OpDescription {
   char const* version;
   std::vector<int32_t> input_ranks;  // unbatched rank of each input
   std::vector<bool> int32_outputs;   // per output: int32, or the float type of input 0
+  // Every output is a [rows, cols] matrix (after the batch dimension, if any): the first
+  // dimension of input rows_of by that of input cols_of.
+  int32_t rows_of;
+  int32_t cols_of;
   std::vector<AttrSpec> attributes;  // in field order
 };
 
@@ -113,11 +117,7 @@ class OpPlugin : public nvinfer1::IPluginV3,
 
   // A new plugin of the same op with the same attributes (clone, attachToContext).
   virtual OpPlugin* copy() const = 0;
-  // The last two dimensions of every output (the batch dimension, if any, is copied before).
-  virtual void output_matrix(nvinfer1::DimsExprs const* inputs, int32_t rank,
-                             nvinfer1::IDimensionExpr const** rows,
-                             nvinfer1::IDimensionExpr const** cols) const noexcept = 0;
-  // Run the kernels; a nonzero status is reported with edge3d_last_error().
+  // Run the kernels: an edge3d_status; the base logs edge3d_last_error() for a failure.
   virtual int launch(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs,
                      void* const* outputs, void* workspace, int dtype, int64_t batch,
                      cudaStream_t stream) const noexcept = 0;
@@ -164,6 +164,23 @@ class OpCreator : public nvinfer1::IPluginCreatorV3One {
   std::vector<nvinfer1::PluginField> fields_;
   nvinfer1::PluginFieldCollection collection_{};
 };
+
+// An op's plugin class P (constructible from its AttrValues) with copy() provided.
+template <typename P>
+class OpPluginOf : public OpPlugin {
+ public:
+  using OpPlugin::OpPlugin;
+
+ protected:
+  OpPlugin* copy() const override { return new P(values()); }
+};
+
+// The creator of plugin class P, made once.
+template <typename P>
+OpCreator* creator_of(OpDescription const& op) {
+  static OpCreator creator(op, [](AttrValues const& v) -> OpPlugin* { return new P(v); });
+  return &creator;
+}
 
 // Every op's creator, alive for the whole process (TensorRT's registry keeps raw pointers to
 // them); generated from the op list in CMakeLists.txt (src/registration/op_list.cpp.in).

@@ -8,46 +8,30 @@ namespace {
 
 OpDescription const& description() {
   static OpDescription const d{
-      "PointInBoxProb", "1", {2, 3}, {false},
+      "PointInBoxProb", "1", {2, 3}, {false}, 1, 0,
       {{"theta1", AttrType::kFloat32, 100.0},
        {"theta2", AttrType::kFloat32, 20.0, 0.0, kUnbounded, /*low_open=*/true}}};
   return d;
 }
 
-class PointInBoxProbPlugin final : public OpPlugin {
+class PointInBoxProbPlugin final : public OpPluginOf<PointInBoxProbPlugin> {
  public:
-  explicit PointInBoxProbPlugin(AttrValues const& v) : OpPlugin(description(), v) {}
+  explicit PointInBoxProbPlugin(AttrValues const& v) : OpPluginOf(description(), v) {}
 
  protected:
-  OpPlugin* copy() const override { return new PointInBoxProbPlugin(values()); }
-
-  void output_matrix(nvinfer1::DimsExprs const* in, int32_t rank,
-                     nvinfer1::IDimensionExpr const** rows,
-                     nvinfer1::IDimensionExpr const** cols) const noexcept override {
-    *rows = in[1].d[rank - 2];  // H boxes (boxes are [.., H, 2, 3])
-    *cols = in[0].d[rank - 2];  // N points
-  }
-
   int launch(nvinfer1::PluginTensorDesc const* desc, void const* const* in, void* const* out,
              void* /*workspace*/, int dtype, int64_t batch,
              cudaStream_t stream) const noexcept override {
     int32_t const rank = desc[0].dims.nbDims;
-    int const status = edge3d_point_in_box_prob(in[0], in[1], dtype, batch,
-                                                desc[0].dims.d[rank - 2],
-                                                desc[1].dims.d[rank - 2], float_attr(0),
-                                                float_attr(1), out[0], stream);
-    if (status != EDGE3D_OK) error(edge3d_last_error());
-    return status;
+    return edge3d_point_in_box_prob(in[0], in[1], dtype, batch,
+                                    desc[0].dims.d[rank - 2],
+                                    desc[1].dims.d[rank - 2], float_attr(0),
+                                    float_attr(1), out[0], stream);
   }
 };
 
 }  // namespace
 
-OpCreator* point_in_box_prob_creator() {
-  static OpCreator creator(description(), [](AttrValues const& v) -> OpPlugin* {
-    return new PointInBoxProbPlugin(v);
-  });
-  return &creator;
-}
+OpCreator* point_in_box_prob_creator() { return creator_of<PointInBoxProbPlugin>(description()); }
 
 }  // namespace edge3d

@@ -7,45 +7,29 @@ namespace edge3d {
 namespace {
 
 OpDescription const& description() {
-  static OpDescription const d{"SectorBin", "1", {2, 2}, {true, false},
+  static OpDescription const d{"SectorBin", "1", {2, 2}, {true, false}, 1, 0,
                                {{"n_azimuth", AttrType::kInt32, 5, 1, 1024},
                                 {"n_polar", AttrType::kInt32, 5, 1, 1024}}};
   return d;
 }
 
-class SectorBinPlugin final : public OpPlugin {
+class SectorBinPlugin final : public OpPluginOf<SectorBinPlugin> {
  public:
-  explicit SectorBinPlugin(AttrValues const& v) : OpPlugin(description(), v) {}
+  explicit SectorBinPlugin(AttrValues const& v) : OpPluginOf(description(), v) {}
 
  protected:
-  OpPlugin* copy() const override { return new SectorBinPlugin(values()); }
-
-  void output_matrix(nvinfer1::DimsExprs const* in, int32_t rank,
-                     nvinfer1::IDimensionExpr const** rows,
-                     nvinfer1::IDimensionExpr const** cols) const noexcept override {
-    *rows = in[1].d[rank - 2];  // K centres
-    *cols = in[0].d[rank - 2];  // N points
-  }
-
   int launch(nvinfer1::PluginTensorDesc const* desc, void const* const* in, void* const* out,
              void* /*workspace*/, int dtype, int64_t batch,
              cudaStream_t stream) const noexcept override {
     int32_t const rank = desc[0].dims.nbDims;
-    int const status = edge3d_sector_bin(in[0], in[1], dtype, batch, desc[0].dims.d[rank - 2],
-                                         desc[1].dims.d[rank - 2], int_attr(0), int_attr(1),
-                                         static_cast<int32_t*>(out[0]), out[1], stream);
-    if (status != EDGE3D_OK) error(edge3d_last_error());
-    return status;
+    return edge3d_sector_bin(in[0], in[1], dtype, batch, desc[0].dims.d[rank - 2],
+                             desc[1].dims.d[rank - 2], int_attr(0), int_attr(1),
+                             static_cast<int32_t*>(out[0]), out[1], stream);
   }
 };
 
 }  // namespace
 
-OpCreator* sector_bin_creator() {
-  static OpCreator creator(description(), [](AttrValues const& v) -> OpPlugin* {
-    return new SectorBinPlugin(v);
-  });
-  return &creator;
-}
+OpCreator* sector_bin_creator() { return creator_of<SectorBinPlugin>(description()); }
 
 }  // namespace edge3d

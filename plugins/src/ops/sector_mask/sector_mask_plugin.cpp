@@ -7,26 +7,17 @@ namespace edge3d {
 namespace {
 
 OpDescription const& description() {
-  static OpDescription const d{"SectorMask", "1", {2, 2, 2, 2}, {false},
+  static OpDescription const d{"SectorMask", "1", {2, 2, 2, 2}, {false}, 1, 0,
                                {{"n_azimuth", AttrType::kInt32, 5, 1, 1024},
                                 {"n_polar", AttrType::kInt32, 5, 1, 1024}}};
   return d;
 }
 
-class SectorMaskPlugin final : public OpPlugin {
+class SectorMaskPlugin final : public OpPluginOf<SectorMaskPlugin> {
  public:
-  explicit SectorMaskPlugin(AttrValues const& v) : OpPlugin(description(), v) {}
+  explicit SectorMaskPlugin(AttrValues const& v) : OpPluginOf(description(), v) {}
 
  protected:
-  OpPlugin* copy() const override { return new SectorMaskPlugin(values()); }
-
-  void output_matrix(nvinfer1::DimsExprs const* in, int32_t rank,
-                     nvinfer1::IDimensionExpr const** rows,
-                     nvinfer1::IDimensionExpr const** cols) const noexcept override {
-    *rows = in[1].d[rank - 2];  // K centres
-    *cols = in[0].d[rank - 2];  // N points
-  }
-
   std::string check_shapes(nvinfer1::DynamicPluginTensorDesc const* in) const override {
     auto const& rays = in[2].desc.dims;
     int64_t const sectors = rays.d[rays.nbDims - 1];
@@ -42,21 +33,14 @@ class SectorMaskPlugin final : public OpPlugin {
              void* /*workspace*/, int dtype, int64_t batch,
              cudaStream_t stream) const noexcept override {
     int32_t const rank = desc[0].dims.nbDims;
-    int const status = edge3d_sector_mask(in[0], in[1], in[2], in[3], dtype, batch,
-                                          desc[0].dims.d[rank - 2], desc[1].dims.d[rank - 2],
-                                          int_attr(0), int_attr(1), out[0], stream);
-    if (status != EDGE3D_OK) error(edge3d_last_error());
-    return status;
+    return edge3d_sector_mask(in[0], in[1], in[2], in[3], dtype, batch,
+                              desc[0].dims.d[rank - 2], desc[1].dims.d[rank - 2],
+                              int_attr(0), int_attr(1), out[0], stream);
   }
 };
 
 }  // namespace
 
-OpCreator* sector_mask_creator() {
-  static OpCreator creator(description(), [](AttrValues const& v) -> OpPlugin* {
-    return new SectorMaskPlugin(v);
-  });
-  return &creator;
-}
+OpCreator* sector_mask_creator() { return creator_of<SectorMaskPlugin>(description()); }
 
 }  // namespace edge3d

@@ -8,25 +8,16 @@ namespace {
 
 OpDescription const& description() {
   static OpDescription const d{
-      "SoftBoxIoU", "1", {2, 2}, {false},
+      "SoftBoxIoU", "1", {2, 2}, {false}, 0, 1,
       {{"eps", AttrType::kFloat32, 1e-6, 0.0, kUnbounded, /*low_open=*/true}}};
   return d;
 }
 
-class SoftBoxIoUPlugin final : public OpPlugin {
+class SoftBoxIoUPlugin final : public OpPluginOf<SoftBoxIoUPlugin> {
  public:
-  explicit SoftBoxIoUPlugin(AttrValues const& v) : OpPlugin(description(), v) {}
+  explicit SoftBoxIoUPlugin(AttrValues const& v) : OpPluginOf(description(), v) {}
 
  protected:
-  OpPlugin* copy() const override { return new SoftBoxIoUPlugin(values()); }
-
-  void output_matrix(nvinfer1::DimsExprs const* in, int32_t rank,
-                     nvinfer1::IDimensionExpr const** rows,
-                     nvinfer1::IDimensionExpr const** cols) const noexcept override {
-    *rows = in[0].d[rank - 2];  // A
-    *cols = in[1].d[rank - 2];  // B
-  }
-
   size_t workspace(nvinfer1::DynamicPluginTensorDesc const* in) const noexcept override {
     auto const& a = in[0].max;
     auto const& b = in[1].max;
@@ -40,21 +31,14 @@ class SoftBoxIoUPlugin final : public OpPlugin {
              cudaStream_t stream) const noexcept override {
     auto const& d0 = desc[0].dims;
     int32_t const rank = d0.nbDims;
-    int const status = edge3d_soft_box_iou(in[0], in[1], dtype, batch, d0.d[rank - 2],
-                                           desc[1].dims.d[rank - 2], d0.d[rank - 1],
-                                           float_attr(0), out[0], workspace, stream);
-    if (status != EDGE3D_OK) error(edge3d_last_error());
-    return status;
+    return edge3d_soft_box_iou(in[0], in[1], dtype, batch, d0.d[rank - 2],
+                               desc[1].dims.d[rank - 2], d0.d[rank - 1],
+                               float_attr(0), out[0], workspace, stream);
   }
 };
 
 }  // namespace
 
-OpCreator* soft_box_iou_creator() {
-  static OpCreator creator(description(), [](AttrValues const& v) -> OpPlugin* {
-    return new SoftBoxIoUPlugin(v);
-  });
-  return &creator;
-}
+OpCreator* soft_box_iou_creator() { return creator_of<SoftBoxIoUPlugin>(description()); }
 
 }  // namespace edge3d
