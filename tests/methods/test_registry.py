@@ -94,3 +94,16 @@ def test_a_class_that_breaks_the_contract_is_refused_with_what_it_lacks() -> Non
         check_method_class(NoSuperpoints, "x", superpoints=True)
     with pytest.raises(TypeError, match="its name is 'x'"):
         check_method_class(NoSuperpoints, "y", superpoints=False)
+
+
+def test_the_docs_list_every_registered_method() -> None:
+    text = (ROOT / "docs" / "models.md").read_text()
+    rows = {}
+    for line in text.split("## The registered methods", 1)[1].split("\n## ", 1)[0].splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 6 and cells[0].startswith("`"):
+            rows[cells[0].strip("`")] = cells[1:]
+    want = {d.name: [d.summary, ", ".join(g.name for g in d.graphs) or "none",
+                     d.backbone or "none", "yes" if d.runtime else "no",
+                     "yes" if d.trainable else "no"] for d in methods.descriptions()}
+    assert rows == want
