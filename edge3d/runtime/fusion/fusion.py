@@ -130,7 +130,6 @@ class Fusion:
     def add(self, frame: Frame) -> FusionStep:
         """Fuse one frame (its ``accel``, when the camera has an IMU, tells fusion where up
         is)."""
-        accel = frame.accel
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
         self.counters["frames"] += 1
@@ -145,10 +144,10 @@ class Fusion:
         if mode == "auto":
             mode = "host" if frame.pose is not None else "icp"
         if mode == "host":
-            return self._add_host(frame, index, accel, timings, t0)
+            return self._add_host(frame, index, timings, t0)
         if mode == "static":
-            return self._add_static(frame, index, accel, timings, t0)
-        return self._add_icp(frame, index, accel, timings, t0)
+            return self._add_static(frame, index, timings, t0)
+        return self._add_icp(frame, index, timings, t0)
 
     def extract_points(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The map's surface points ``(points, colors, normals)`` in the map frame; see
@@ -166,8 +165,7 @@ class Fusion:
 
     # -- modes ------------------------------------------------------------------------------
 
-    def _add_host(self, frame: Frame, index: int, accel: np.ndarray | None, timings: dict,
-                  t0: float) -> FusionStep:
+    def _add_host(self, frame: Frame, index: int, timings: dict, t0: float) -> FusionStep:
         if frame.pose is None:
             self.counters["skipped"] += 1
             return self._step(index, "skipped", False, "tracking='host' but the frame has no "
@@ -190,25 +188,23 @@ class Fusion:
                               f"at {self.volume.voxel_size} m voxels; start a new map",
                               timings, t0)
         self._integrate(frame, pose, index, timings)
-        self._gravity(frame, accel, timings)
+        self._gravity(frame, timings)
         return self._step(index, "host", True, "", timings, t0)
 
-    def _add_static(self, frame: Frame, index: int, accel: np.ndarray | None, timings: dict,
-                    t0: float) -> FusionStep:
+    def _add_static(self, frame: Frame, index: int, timings: dict, t0: float) -> FusionStep:
         if self._static_pose is None:
             self._static_pose = self._start_pose
         self._integrate(frame, self._static_pose, index, timings)
-        self._gravity(frame, accel, timings)
+        self._gravity(frame, timings)
         return self._step(index, "static", True, "", timings, t0)
 
-    def _add_icp(self, frame: Frame, index: int, accel: np.ndarray | None, timings: dict,
-                 t0: float) -> FusionStep:
+    def _add_icp(self, frame: Frame, index: int, timings: dict, t0: float) -> FusionStep:
         if self._last_pose is None or self.volume.stats.blocks == 0:
             # The first frame defines the map; so does the first one that fuses anything when
             # the map is still empty (e.g. every depth so far was beyond depth_max).
             start = self._start_pose if self._last_pose is None else self._last_pose
             self._integrate(frame, start, index, timings)
-            self._gravity(frame, accel, timings)
+            self._gravity(frame, timings)
             return self._step(index, "ok", True, "", timings, t0)
         t = time.perf_counter()
         prediction = self._last_pose
@@ -226,7 +222,7 @@ class Fusion:
             self._prev_pose = None  # the motion model is stale after a gap
             return self._step(index, "lost", False, result.reason, timings, t0, result)
         self._integrate(frame, result.pose, index, timings)
-        self._gravity(frame, accel, timings)
+        self._gravity(frame, timings)
         return self._step(index, "ok", True, "", timings, t0, result)
 
     # -- helpers ----------------------------------------------------------------------------
@@ -251,7 +247,7 @@ class Fusion:
         self.trajectory_indices.append(index)
         self.counters["integrated"] += 1
 
-    def _gravity(self, frame: Frame, accel: np.ndarray | None, timings: dict) -> None:
+    def _gravity(self, frame: Frame, timings: dict) -> None:
         """While gravity is pending: remember the frame just fused, try the IMU and then the
         floor on it, and re-align the map on success; give up after ``gravity_frames``."""
         if self.gravity_source != "pending":
@@ -260,7 +256,7 @@ class Fusion:
         self._pending.append((frame, len(self.trajectory) - 1))
         pose_map = self._last_pose  # this frame's pose in the provisional map
         R = pose_map[:3, :3]
-        up_c = up_from_accel(accel) if accel is not None else None
+        up_c = up_from_accel(frame.accel) if frame.accel is not None else None
         found = None
         if self.gravity_mode in ("auto", "imu") and up_c is not None:
             found = R @ up_c, None, "imu"

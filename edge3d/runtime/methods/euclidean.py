@@ -110,7 +110,6 @@ class EuclideanSegmenter(ParamsMethod):
 
     name = "euclidean"
     class_names: tuple[str, ...] = CLASS_NAMES
-    params_type = EuclideanParams
     bytes_per_point = 1000
 
     def segment(self, points: np.ndarray, colors: np.ndarray | None = None) -> SegmentationResult:

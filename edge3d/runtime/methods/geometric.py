@@ -148,7 +148,6 @@ class GeometricSegmenter(ParamsMethod):
 
     name = "geometric"
     class_names: tuple[str, ...] = CLASS_NAMES
-    params_type = GeometricParams
     bytes_per_point = 400
 
     def segment(self, points: np.ndarray, colors: np.ndarray | None = None) -> SegmentationResult:

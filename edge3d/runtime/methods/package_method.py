@@ -4,7 +4,7 @@ and open its graphs on a backend. Shared so the learned methods agree on errors 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import fields, replace
+from dataclasses import replace
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -13,6 +13,7 @@ from edge3d.errors import PackageError
 from edge3d.methods import describe
 from edge3d.runtime.input_builders import feature_width, input_builder, runtime_inputs
 from edge3d.runtime.memory import default_budget
+from edge3d.runtime.methods.param_types import check_options
 
 P = TypeVar("P")
 
@@ -48,15 +49,6 @@ def package_params(package: Any, build: Callable[[Mapping[str, Any]], P]) -> P:
     except (TypeError, ValueError) as exc:
         raise PackageError(f"{package.path}: the manifest's postprocess section is invalid: "
                            f"{exc}; re-export with edge3d-export") from exc
-
-
-def check_options(options: Mapping[str, Any], params_cls: type, method: str) -> None:
-    """Every option names a field of the method's parameter dataclass."""
-    known = {f.name for f in fields(params_cls)}
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise TypeError(f"unknown option(s) for {method}: {', '.join(unknown)}; it accepts "
-                        f"{', '.join(sorted(known))}")
 
 
 def open_graphs(package: Any, method: str, backend: str, device: str) -> dict[str, Any]:

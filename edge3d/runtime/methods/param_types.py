@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
@@ -23,6 +24,16 @@ def check_types(params: Any) -> None:
         if not _matches(value, hints[f.name]):
             raise ValueError(f"{type(params).__name__}.{f.name} must be "
                              f"{_describe(hints[f.name])}, got {value!r}")
+
+
+def check_options(options: Mapping[str, Any], params_cls: type, method: str) -> None:
+    """TypeError, listing the accepted names, unless every option names a field of the
+    method's parameter dataclass."""
+    known = {f.name for f in fields(params_cls)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TypeError(f"unknown option(s) for {method}: {', '.join(unknown)}; it accepts "
+                        f"{', '.join(sorted(known))}")
 
 
 def _matches(value: Any, hint: Any) -> bool:

@@ -3,40 +3,41 @@ their options a frozen dataclass of parameters (``"geometric"``, ``"euclidean"``
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from typing import Any, ClassVar
 
+from edge3d.methods import describe
 from edge3d.runtime.memory import check_fits, default_budget
+from edge3d.runtime.methods.param_types import check_options
 
 
 class ParamsMethod:
-    """Base of a packageless method: ``create`` checks the options against ``params_type``'s
-    fields (an unknown name is a ``TypeError`` listing the accepted ones), ``describe`` reports
-    them. Subclasses set ``name``, ``class_names`` and ``params_type`` and implement
-    ``segment``."""
+    """Base of a packageless method: ``create`` checks the options against the fields of the
+    parameters dataclass its description names (an unknown name is a ``TypeError`` listing the
+    accepted ones), ``describe`` reports them. Subclasses set ``name``, ``class_names`` and
+    ``bytes_per_point`` and implement ``segment``."""
 
     name: ClassVar[str]
     class_names: ClassVar[tuple[str, ...]]
-    params_type: ClassVar[type]
     #: peak bytes per input point (measured; edge3d.runtime.memory)
     bytes_per_point: ClassVar[int]
-    needs_package = False
     #: bytes the method may use (edge3d.Segmenter's max_memory_mb)
     memory_budget = default_budget()
 
     def __init__(self, params: Any = None) -> None:
-        self.params = params if params is not None else self.params_type()
+        self.params = params if params is not None else self.params_type()()
+
+    @classmethod
+    def params_type(cls) -> type:
+        """The parameters dataclass, as the method's description names it."""
+        return describe(cls.name).part("params")
 
     @classmethod
     def create(cls, package: Any = None, backend: str = "auto", device: str = "auto",
                **options: Any) -> ParamsMethod:
         """Registry factory. ``backend`` and ``device`` are accepted and unused: no network."""
-        known = {f.name for f in fields(cls.params_type)}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise TypeError(f"unknown option(s) for the {cls.name} segmenter: "
-                            f"{', '.join(unknown)}; it accepts {', '.join(sorted(known))}")
-        return cls(cls.params_type(**options))
+        check_options(options, cls.params_type(), f"the {cls.name} segmenter")
+        return cls(cls.params_type()(**options))
 
     def describe(self) -> dict[str, Any]:
         return {"method": self.name, **asdict(self.params)}
