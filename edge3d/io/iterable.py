@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from edge3d.errors import SourceError
 from edge3d.io.source import FrameSource, SkippedFrame
 from edge3d.types import Frame, Intrinsics
 
@@ -23,10 +22,7 @@ class IterableSource(FrameSource):
 
     @property
     def intrinsics(self) -> Intrinsics:
-        frame = self._peek_frame()
-        if frame is None:
-            raise SourceError("the iterable holds no frame, so it has no intrinsics")
-        return frame.intrinsics
+        return self._first_frame_intrinsics("the iterable holds no frame, so it has no intrinsics")
 
     def _read(self) -> Iterator[Frame | SkippedFrame]:
         for item in self._frames:

@@ -349,10 +349,7 @@ class RecordingSource(FrameSource):
     def intrinsics(self) -> Intrinsics:
         if "decimation" not in self._filters.names:
             return self._raw_intrinsics
-        frame = self._peek_frame()
-        if frame is None:
-            raise SourceError(f"{self.path}: the recording has no readable frame")
-        return frame.intrinsics
+        return self._first_frame_intrinsics(f"{self.path}: the recording has no readable frame")
 
     @property
     def has_color(self) -> bool:

@@ -135,6 +135,14 @@ class FrameSource(ABC):
                 return item
         return None
 
+    def _first_frame_intrinsics(self, none: str) -> Intrinsics:
+        """The intrinsics of the first frame (kept for iteration), for sources that know them
+        only from a frame; SourceError with ``none`` when there is no frame at all."""
+        frame = self._peek_frame()
+        if frame is None:
+            raise SourceError(none)
+        return frame.intrinsics
+
     def _skip(self, item: SkippedFrame) -> None:
         first = item.reason not in self.stats.skip_reasons
         self.stats.count_skip(item.reason)

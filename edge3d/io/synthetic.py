@@ -49,10 +49,7 @@ class SyntheticSource(FrameSource):
 
     @property
     def intrinsics(self) -> Intrinsics:
-        frame = self._peek_frame()
-        if frame is None:
-            raise SourceError("the synthetic source has no frames (frames=0)")
-        return frame.intrinsics
+        return self._first_frame_intrinsics("the synthetic source has no frames (frames=0)")
 
     def _read(self) -> Iterator[Frame | SkippedFrame]:
         for rendered in self._frames:

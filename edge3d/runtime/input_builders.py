@@ -9,7 +9,6 @@ backbone; the builder checks the manifest's ``preprocess`` section when a packag
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from edge3d.runtime import preprocess
+from edge3d.runtime.methods.param_types import matches
 from edge3d.runtime.preprocess import NetworkInputs
 
 FEATURE_CHANNELS = {"rgb": 3, "xyz": 3, "normals": 3}  # preprocess.point_features
@@ -75,21 +75,19 @@ def _missing(pre: Mapping[str, Any], fields: tuple[str, ...]) -> list[str]:
     return [f"it lacks {', '.join(missing)}"] if missing else []
 
 
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _ints(v: Any, low: int) -> bool:
-    return isinstance(v, list) and len(v) > 0 and all(_is_int(x) and x >= low for x in v)
+def _positive(values: Any, kind: type) -> bool:
+    """A non-empty list of positive numbers of ``kind``."""
+    return isinstance(values, list) and bool(values) and matches(values, tuple[kind, ...]) \
+        and all(v > 0 for v in values)
 
 
 def _check_sparse_voxels(pre: Mapping[str, Any]) -> list[str]:
     problems = _missing(pre, ("levels", "kernel_size"))
     if problems:
         return problems
-    if not (_is_int(pre["levels"]) and 1 <= pre["levels"] <= 8):
+    if not (matches(pre["levels"], int) and 1 <= pre["levels"] <= 8):
         problems.append(f"levels must be an integer from 1 to 8, got {pre['levels']!r}")
-    if not (_is_int(pre["kernel_size"]) and pre["kernel_size"] in (1, 3, 5)):
+    if not (matches(pre["kernel_size"], int) and pre["kernel_size"] in (1, 3, 5)):
         problems.append(f"kernel_size must be 1, 3 or 5, got {pre['kernel_size']!r}")
     return problems + check_features(pre["features"])
 
@@ -104,13 +102,11 @@ def _check_point_sets(pre: Mapping[str, Any]) -> list[str]:
     problems = _missing(pre, ("npoints", "radii", "nsamples"))
     if problems:
         return problems
-    if not (_ints(pre["npoints"], 1) and _ints(pre["nsamples"], 1)):
+    if not (_positive(pre["npoints"], int) and _positive(pre["nsamples"], int)):
         problems.append(f"npoints and nsamples must be lists of positive integers, got "
                         f"{pre['npoints']!r} and {pre['nsamples']!r}")
     radii = pre["radii"]
-    if not (isinstance(radii, list) and all(isinstance(r, (int, float)) and not
-                                            isinstance(r, bool) and math.isfinite(r) and r > 0
-                                            for r in radii)):
+    if not _positive(radii, float):
         problems.append(f"radii must be a list of positive metres, got {radii!r}")
     if not problems and not len(pre["npoints"]) == len(radii) == len(pre["nsamples"]):
         problems.append("npoints, radii and nsamples must have one entry per level")
@@ -128,7 +124,8 @@ def _check_dense_grid(pre: Mapping[str, Any]) -> list[str]:
     if problems:
         return problems
     shape = pre["grid_shape"]
-    if not (_ints(shape, 2) and len(shape) == 3 and all(s % 2 == 0 for s in shape)):
+    if not (isinstance(shape, list) and matches(shape, tuple[int, int, int])
+            and all(s >= 2 and s % 2 == 0 for s in shape)):
         problems.append(f"grid_shape must be 3 even integers >= 2, got {shape!r}")
     return problems + check_features(pre["features"])
 

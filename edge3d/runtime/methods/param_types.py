@@ -21,7 +21,7 @@ def check_types(params: Any) -> None:
     hints = typing.get_type_hints(type(params))
     for f in fields(params):
         value = getattr(params, f.name)
-        if not _matches(value, hints[f.name]):
+        if not matches(value, hints[f.name]):
             raise ValueError(f"{type(params).__name__}.{f.name} must be "
                              f"{_describe(hints[f.name])}, got {value!r}")
 
@@ -36,10 +36,12 @@ def check_options(options: Mapping[str, Any], params_cls: type, method: str) -> 
                         f"{', '.join(sorted(known))}")
 
 
-def _matches(value: Any, hint: Any) -> bool:
+def matches(value: Any, hint: Any) -> bool:
+    """Whether ``value`` (from JSON, YAML or a caller) fits the annotation ``hint``: ints (no
+    bools), finite floats (ints too), bools, None, unions, and tuples of those (lists too)."""
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, a) for a in typing.get_args(hint))
+        return any(matches(value, a) for a in typing.get_args(hint))
     if hint is type(None):
         return value is None
     if hint is bool:
@@ -55,8 +57,8 @@ def _matches(value: Any, hint: Any) -> bool:
             return False
         args = typing.get_args(hint)
         if len(args) == 2 and args[1] is Ellipsis:
-            return all(_matches(v, args[0]) for v in value)
-        return len(value) == len(args) and all(_matches(v, a) for v, a in
+            return all(matches(v, args[0]) for v in value)
+        return len(value) == len(args) and all(matches(v, a) for v, a in
                                                zip(value, args, strict=True))
     return isinstance(value, hint)
 

@@ -219,7 +219,8 @@ PluginFieldCollection const* OpPlugin::getFieldsToSerialize() noexcept { return 
 
 // --- OpCreator ---------------------------------------------------------------------------------
 
-OpCreator::OpCreator(OpDescription const& op, Factory make) : op_(op), make_(make) {
+OpCreator::OpCreator(OpDescription const& op, Factory make)
+    : op_(op), make_(make), defaults_(op.attributes.size()) {
   for (size_t i = 0; i < op_.attributes.size(); ++i) {
     AttrSpec const& a = op_.attributes[i];
     if (a.type == AttrType::kInt32) defaults_[i].i = static_cast<int32_t>(a.default_value);
@@ -230,7 +231,7 @@ OpCreator::OpCreator(OpDescription const& op, Factory make) : op_(op), make_(mak
   collection_.fields = fields_.data();
 }
 
-bool OpCreator::parse(PluginFieldCollection const* fc, AttrValues* values) const noexcept {
+bool OpCreator::parse(PluginFieldCollection const* fc, AttrValues* values) const {
   *values = defaults_;
   for (int32_t i = 0; fc != nullptr && i < fc->nbFields; ++i) {
     PluginField const& f = fc->fields[i];
@@ -265,9 +266,9 @@ bool OpCreator::parse(PluginFieldCollection const* fc, AttrValues* values) const
 
 nvinfer1::IPluginV3* OpCreator::createPlugin(char const* /*name*/, PluginFieldCollection const* fc,
                                              nvinfer1::TensorRTPhase /*phase*/) noexcept {
-  AttrValues values{};
-  if (!parse(fc, &values)) return nullptr;
   try {
+    AttrValues values;
+    if (!parse(fc, &values)) return nullptr;
     return make_(values);
   } catch (...) {
     log_error(op_.name, "out of memory while creating the plugin");

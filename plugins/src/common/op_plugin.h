@@ -13,7 +13,6 @@
 
 #include <NvInferRuntime.h>
 
-#include <array>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -52,14 +51,12 @@ struct OpDescription {
   std::vector<AttrSpec> attributes;  // in field order
 };
 
-constexpr int kMaxAttributes = 4;
-
 // One node's attribute values, in the order of its description's attributes.
 union AttrValue {
   int32_t i;
   float f;
 };
-using AttrValues = std::array<AttrValue, kMaxAttributes>;
+using AttrValues = std::vector<AttrValue>;
 
 class OpPlugin : public nvinfer1::IPluginV3,
                  public nvinfer1::IPluginV3OneCore,
@@ -155,12 +152,12 @@ class OpCreator : public nvinfer1::IPluginCreatorV3One {
 
   // The attribute values of a field collection: the defaults overridden by the fields given.
   // False, with the reason logged, for an unknown name, a wrong type or a value out of range.
-  bool parse(nvinfer1::PluginFieldCollection const* fc, AttrValues* values) const noexcept;
+  bool parse(nvinfer1::PluginFieldCollection const* fc, AttrValues* values) const;
 
  private:
   OpDescription const& op_;
   Factory make_;
-  AttrValues defaults_{};
+  AttrValues defaults_;
   std::vector<nvinfer1::PluginField> fields_;
   nvinfer1::PluginFieldCollection collection_{};
 };
