@@ -6,12 +6,27 @@ import contextlib
 import queue
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 from edge3d.errors import SourceError
 from edge3d.io.source import FrameSource, SkippedFrame
 from edge3d.types import Frame, Intrinsics
 
 _POLL = 0.05  # seconds between checks for the end while no frame arrives
+
+
+def put_latest(q: queue.Queue, item: Any) -> int:
+    """Put without waiting, discarding the oldest items to make room; returns how many (a
+    live source's policy: the newest frame matters most)."""
+    dropped = 0
+    while True:
+        try:
+            q.put_nowait(item)
+            return dropped
+        except queue.Full:
+            with contextlib.suppress(queue.Empty):
+                q.get_nowait()
+                dropped += 1
 
 
 class FrameFeed(FrameSource):
@@ -57,14 +72,8 @@ class FrameFeed(FrameSource):
         if self.closed.is_set():
             return False
         self._intrinsics = frame.intrinsics
-        while True:
-            try:
-                self._q.put_nowait(frame)
-                return True
-            except queue.Full:
-                with contextlib.suppress(queue.Empty):
-                    self._q.get_nowait()
-                    self.dropped += 1
+        self.dropped += put_latest(self._q, frame)
+        return True
 
     def _read(self) -> Iterator[Frame | SkippedFrame]:
         while not self._stopped.is_set():

@@ -78,6 +78,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from edge3d.errors import FrameError
+from edge3d.io.feed import put_latest
 from edge3d.methods import DEFAULT_MODEL
 from edge3d.runtime.instance_ids import InstanceTracker
 from edge3d.types import Frame, SegmentationResult
@@ -503,7 +504,7 @@ class _StreamCore:
                 with self._lock:
                     self._counters.frames_read += 1
                 if self._drop_frames:
-                    dropped = _put_latest(frames, frame)
+                    dropped = put_latest(frames, frame)
                     if dropped:
                         with self._lock:
                             self._counters.frames_dropped += dropped
@@ -576,7 +577,7 @@ class _StreamCore:
                         step.index, step.reason)
 
     def _request_update(self, final: bool) -> None:
-        dropped = _put_latest(self._q.maps, (_Request(final), time.perf_counter()))
+        dropped = put_latest(self._q.maps, (_Request(final), time.perf_counter()))
         if dropped:
             with self._lock:
                 self._counters.maps_dropped += dropped
@@ -630,7 +631,7 @@ class _StreamCore:
                     rates=self.rates(), counters=self.counters(), map_to_world=map_to_world,
                     final=request.final)
                 index += 1
-                dropped = _put_latest(updates, update)
+                dropped = put_latest(updates, update)
                 if dropped:
                     with self._lock:
                         self._counters.updates_dropped += dropped
@@ -694,19 +695,6 @@ def _put_wait(q: queue.Queue, item: Any, done: threading.Event) -> bool:
         except queue.Full:
             continue
     return False
-
-
-def _put_latest(q: queue.Queue, item: Any) -> int:
-    """Put without waiting, discarding the oldest items to make room; returns how many."""
-    dropped = 0
-    while True:
-        try:
-            q.put_nowait(item)
-            return dropped
-        except queue.Full:
-            with contextlib.suppress(queue.Empty):
-                q.get_nowait()
-                dropped += 1
 
 
 def _add_note(exc: BaseException, note: str) -> None:
