@@ -35,37 +35,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import edge3d  # noqa: E402
-from bench.heldout import SUBSETS  # noqa: E402
+from bench.heldout import SUBSETS, evaluate_rooms  # noqa: E402
 from edge3d import synth  # noqa: E402
-from edge3d.eval import evaluate_segmentation  # noqa: E402
 
 STAGES = ("preprocess", "network", "hdbscan", "postprocess", "total")
-
-
-def accuracy(seeds, params, segmenters):
-    """Per method: (agnostic eval, class-aware eval, mean timings, mean points)."""
-    pairs = {name: [] for name in segmenters}
-    timings = {name: {} for name in segmenters}
-    points = []
-    for s in tqdm(list(seeds), desc="rooms", leave=False):
-        lp = synth.make_world(s, **params).surface_points(0.02)
-        points.append(len(lp))
-        for name, seg in segmenters.items():
-            r = seg.segment(lp.positions, lp.colors)
-            pairs[name].append((lp.gt_ids, r))
-            for k, v in r.timings.items():
-                timings[name].setdefault(k, []).append(v)
-    out = {}
-    for name in segmenters:
-        agn = evaluate_segmentation(pairs[name], synth.CLASS_NAMES, synth.BACKGROUND_CLASSES,
-                                    agnostic=True)
-        cls = evaluate_segmentation(pairs[name], synth.CLASS_NAMES, synth.BACKGROUND_CLASSES)
-        found = np.mean([len(r.instances) for _, r in pairs[name]])
-        out[name] = (agn, cls, {k: float(np.mean(v)) for k, v in timings[name].items()}, found)
-    gt = np.mean([len(np.unique(g[(g % 1000 > 0) & ~np.isin(g // 1000,
-                                                             synth.BACKGROUND_CLASSES)]))
-                  for g, _ in pairs[next(iter(segmenters))]])
-    return out, int(np.mean(points)), gt
 
 
 def torch_model(package, checkpoint):
@@ -177,7 +150,7 @@ def main() -> None:
     rooms_timing = None
     for name, (seeds, params) in SUBSETS.items():
         seeds = list(seeds)[: 4 if args.quick else None]
-        res, npts, gt = accuracy(seeds, params, {"geometric": geo, "ssen": ssen})
+        res, npts, gt = evaluate_rooms(seeds, params, {"geometric": geo, "ssen": ssen})
         for method, (agn, cls, _, found) in res.items():
             aware = (f"{cls.ap:.3f} | {cls.ap50:.3f}" if method == "ssen" else "- | -")
             lines.append(f"| {name} | {len(seeds)} | {method} | {agn.ap:.3f} | {agn.ap50:.3f} "

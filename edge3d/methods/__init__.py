@@ -25,6 +25,7 @@ REGISTRY: dict[str, str] = {
     "euclidean": "edge3d.methods.euclidean",
     "ssen": "edge3d.methods.ssen",
     "spherical_mask": "edge3d.methods.spherical_mask",
+    "prob_embeddings": "edge3d.methods.prob_embeddings",
     "toy_semantic": "edge3d.methods.toy_semantic",
 }
 

@@ -30,7 +30,7 @@ coordinates (5.6). Here only the rays are clamped, as the paper means (``docs/sp
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -100,8 +100,9 @@ class SphericalMaskConfig:
             SphericalMaskConfig:
         """From a training config's ``method`` section; thing classes default to every class
         not in ``background``."""
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in method.items() if k in known and v is not None}
+        from edge3d.runtime.methods.param_types import field_values
+
+        values = field_values(cls, method)
         k = int(method["num_classes"])
         values["num_classes"] = k
         values.setdefault("thing_classes", tuple(c for c in range(k) if c not in background))

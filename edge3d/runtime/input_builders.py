@@ -110,13 +110,23 @@ def _check_point_sets(pre: Mapping[str, Any]) -> list[str]:
         problems.append(f"radii must be a list of positive metres, got {radii!r}")
     if not problems and not len(pre["npoints"]) == len(radii) == len(pre["nsamples"]):
         problems.append("npoints, radii and nsamples must have one entry per level")
+    if not isinstance(pre.get("voxelize", False), bool):
+        problems.append(f"voxelize must be true or false, got {pre['voxelize']!r}")
     return problems + check_features(pre["features"])
 
 
 def _build_point_sets(positions: np.ndarray, features: np.ndarray, voxel_size: float,
                       pre: Mapping[str, Any]) -> NetworkInputs:
-    return preprocess.pointnet2_inputs(positions, features, pre["npoints"], pre["radii"],
-                                       pre["nsamples"])
+    if not pre.get("voxelize", False):
+        return preprocess.pointnet2_inputs(positions, features, pre["npoints"], pre["radii"],
+                                           pre["nsamples"])
+    from edge3d import native
+
+    grid = native.voxelize(positions, voxel_size, features)
+    net = preprocess.pointnet2_inputs(grid.centroids, grid.features, pre["npoints"],
+                                      pre["radii"], pre["nsamples"])
+    net.arrays["point_map"] = grid.point_to_voxel
+    return net
 
 
 def _check_dense_grid(pre: Mapping[str, Any]) -> list[str]:

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from edge3d.errors import FormatError, PackageError
+from tests.torch_free import segment_without_torch
 
 from .conftest import SEEDS, SPACING
 
@@ -49,19 +48,7 @@ def test_segmenter_matches_pytorch_without_torch(tiny_package, tiny_checkpoint, 
 
     path, _ = tiny_package
     lp = synth.make_world(900003).surface_points(SPACING)
-    np.save(tmp_path / "points.npy", lp.positions)
-    np.save(tmp_path / "colors.npy", lp.colors)
-    code = f"""
-import sys, numpy as np, edge3d
-seg = edge3d.Segmenter({str(path)!r}, backend="ort")
-r = seg.segment(np.load({str(tmp_path / 'points.npy')!r}),
-                np.load({str(tmp_path / 'colors.npy')!r}))
-assert "torch" not in sys.modules, "torch was imported"
-assert seg.method == "ssen" and r.timings["network"] > 0
-np.save({str(tmp_path / 'labels.npy')!r}, r.labels)
-np.save({str(tmp_path / 'classes.npy')!r}, r.classes)
-"""
-    subprocess.run([sys.executable, "-c", code], check=True)
+    labels, classes = segment_without_torch(path, lp.positions, lp.colors, tmp_path, "ssen")
     state = read_checkpoint(tiny_checkpoint)
     model = build(state["config"])
     model.load_state_dict(state["model"])
@@ -70,8 +57,8 @@ np.save({str(tmp_path / 'classes.npy')!r}, r.classes)
     # The points as edge3d.Segmenter hands them to the method (in its local frame).
     ref = seg.segment(*validate_points(lp.positions, lp.colors))
     assert len(ref.instances) > 0
-    assert (canonical(np.load(tmp_path / "labels.npy")) == canonical(ref.labels)).all()
-    assert (np.load(tmp_path / "classes.npy") == ref.classes).all()
+    assert (canonical(labels) == canonical(ref.labels)).all()
+    assert (classes == ref.classes).all()
 
 
 def test_differing_instances_fail_with_the_measured_difference(tiny_checkpoint, tmp_path,

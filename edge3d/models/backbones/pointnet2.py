@@ -33,6 +33,10 @@ class PointNet2Config:
         sa_channels: shared-MLP widths per set-abstraction level.
         fp_channels: shared-MLP widths per feature-propagation level, coarsest first (the last
             one ends at the input points and gives the output width).
+        voxelize: run on the voxel centroids of the cloud at the data's ``voxel_size`` (mean
+            features per voxel; the input builder adds ``point_map``, each point's row) instead
+            of on the points: a room's rows then have the same density in training and on the
+            robot whatever the sensor's sampling. Preprocessing only.
     """
 
     in_channels: int = 3
@@ -41,11 +45,13 @@ class PointNet2Config:
     nsamples: tuple[int, ...] = (16, 16, 16)
     sa_channels: tuple[tuple[int, ...], ...] = ((32, 32, 64), (64, 64, 128), (128, 128, 256))
     fp_channels: tuple[tuple[int, ...], ...] = ((128, 128), (128, 128), (64, 64))
+    voxelize: bool = False
 
     def preprocess_fields(self, data: Mapping) -> dict:
         """What the input builder needs besides the features (a manifest's ``preprocess``)."""
-        return {"npoints": list(self.npoints), "radii": list(self.radii),
-                "nsamples": list(self.nsamples)}
+        fields = {"npoints": list(self.npoints), "radii": list(self.radii),
+                  "nsamples": list(self.nsamples)}
+        return {**fields, "voxelize": True} if self.voxelize else fields
 
     def __post_init__(self) -> None:
         n = len(self.radii)

@@ -139,11 +139,17 @@ class PackageMethod:
                    build: Callable[[Mapping[str, Any]], P]) -> P:
         """Check the package and the options, then the method's parameters: the manifest's
         ``postprocess`` section (a bad value there is the package's fault) overridden by
-        ``options`` (a bad value there is the caller's)."""
+        ``options`` (a bad value there is the caller's); ``background_classes``, where the
+        parameters have them, must name classes of the package."""
         check_package(package, cls.name)
         check_options(options, describe(cls.name).part("params"), cls.name)
         package_params(package, build)
-        return build({**package.postprocess, **options})
+        params = build({**package.postprocess, **options})
+        background = getattr(params, "background_classes", ())
+        if any(c >= len(package.class_names) for c in background):
+            raise PackageError(f"{package.path}: background_classes {list(background)} name "
+                               f"classes beyond the {len(package.class_names)} class names")
+        return params
 
     def build_inputs(self, points: np.ndarray, colors: np.ndarray | None
                      ) -> tuple[dict[str, np.ndarray], np.ndarray]:

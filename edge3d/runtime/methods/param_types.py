@@ -8,7 +8,7 @@ import math
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import fields
+from dataclasses import asdict, fields
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,18 @@ def check_types(params: Any) -> None:
         if not matches(value, hints[f.name]):
             raise ValueError(f"{type(params).__name__}.{f.name} must be "
                              f"{_describe(hints[f.name])}, got {value!r}")
+
+
+def field_values(params_cls: type, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of ``values`` (a config section, a manifest's ``postprocess``) that name a
+    field of dataclass ``params_cls`` and are not None (None: the field's default)."""
+    known = {f.name for f in fields(params_cls)}
+    return {k: v for k, v in values.items() if k in known and v is not None}
+
+
+def to_json_dict(params: Any) -> dict[str, Any]:
+    """Dataclass ``params`` as a manifest section: its fields, tuples as lists."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(params).items()}
 
 
 def check_options(options: Mapping[str, Any], params_cls: type, method: str) -> None:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -44,7 +44,7 @@ from edge3d.runtime.methods.package_method import (
     PackageMethod,
     open_graphs,
 )
-from edge3d.runtime.methods.param_types import check_types
+from edge3d.runtime.methods.param_types import check_types, field_values, to_json_dict
 from edge3d.runtime.methods.softmax import softmax
 from edge3d.runtime.methods.superpoints import Grouping, Superpoints
 from edge3d.types import Instance, SegmentationResult
@@ -110,11 +110,10 @@ class SphericalMaskParams:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> SphericalMaskParams:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known and v is not None})
+        return cls(**field_values(cls, values))
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        return to_json_dict(self)
 
 
 def foreground_voxels(semantic_logits: np.ndarray, thing_classes: Sequence[int],

@@ -37,18 +37,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from edge3d.errors import PackageError
 from edge3d.runtime.memory import check_fits
 from edge3d.runtime.methods.package_method import (
     PackageMethod,
     open_graphs,
 )
-from edge3d.runtime.methods.param_types import check_types
+from edge3d.runtime.methods.param_types import check_types, field_values, to_json_dict
 from edge3d.runtime.methods.softmax import softmax
 from edge3d.types import Instance, SegmentationResult
 
@@ -98,8 +97,7 @@ class SSENParams:
     def from_config(cls, method: Mapping[str, Any], voxel_size: float,
                     background_classes: Sequence[int] = ()) -> SSENParams:
         """From a training config's ``method`` section (or a package's ``postprocess``)."""
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in method.items() if k in known and v is not None}
+        values = field_values(cls, method)
         values.setdefault("min_cluster_size", scaled_min_cluster_size(voxel_size))
         values.setdefault("background_classes", tuple(background_classes))
         if "min_samples" in method:
@@ -107,9 +105,7 @@ class SSENParams:
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["background_classes"] = list(self.background_classes)
-        return d
+        return to_json_dict(self)
 
 
 def cluster_instances(embedding: np.ndarray, logits: np.ndarray, point_to_voxel: np.ndarray,
@@ -208,10 +204,6 @@ class SSENSegmenter(PackageMethod):
             return SSENParams.from_config(values, package.voxel_size, package.background_classes)
 
         params = cls.parameters(package, options, build)
-        if any(c >= len(package.class_names) for c in params.background_classes):
-            raise PackageError(f"{package.path}: background_classes "
-                               f"{list(params.background_classes)} name classes beyond the "
-                               f"{len(package.class_names)} class names")
         return cls(package, open_graphs(package, cls.name, backend, device), params)
 
     def infer(self, points: np.ndarray, colors: np.ndarray | None,
