@@ -93,7 +93,7 @@ def network_ratio(seg, package, checkpoint, seeds):
     ort_t, torch_t, diffs, rows = [], [], [], []
     for s in tqdm(list(seeds), desc="ort vs torch", leave=False):
         lp = synth.make_world(s).surface_points(0.02)
-        feeds, _ = inner.build_inputs(lp.positions, lp.colors)
+        feeds, _ = inner.build_inputs(lp.positions, lp.colors.astype(np.float32) / 255)
         rows.append(len(feeds["xyz"]))
         best = {"ort": np.inf, "torch": np.inf}
         outputs = {}
@@ -141,12 +141,13 @@ def main() -> None:
     rooms_timing = npts = None
     for name, (seeds, params) in SUBSETS.items():
         seeds = list(seeds)[: 4 if args.quick else None]
-        res, n, _ = evaluate_rooms(seeds, params, segmenters)
+        res, n, gt = evaluate_rooms(seeds, params, segmenters)
         for method, (agn, cls, _, found) in res.items():
             aware = "- | -" if method == "geometric" else f"{cls.ap:.3f} | {cls.ap50:.3f}"
             lines.append(f"| {name} | {len(seeds)} | {method} | {agn.ap:.3f} | {agn.ap50:.3f} "
                          f"| {agn.ap25:.3f} | {aware} | {found:.1f} |")
             print(lines[-1], flush=True)
+        lines.append(f"| {name} | {len(seeds)} | ground truth | | | | | | {gt:.1f} |")
         if name == "rooms":
             rooms_timing, npts = res["prob_embeddings"][2], n
     lines += ["", "## Runtime per stage (`rooms`, mean per room)", "",

@@ -3,6 +3,7 @@
     edge3d-export runs/ssen_synthetic/best.pt --out my_ssen
     edge3d-export runs/ssen_synthetic/best.pt --out my_ssen --note command="python -m ..."
     edge3d-export runs/ssen_synthetic/best.pt --out my_ssen --engine fp16   # on the target
+    edge3d-export runs/ssen_synthetic/best.pt --out my_ssen --param min_instance_voxels=20
 
 Writes ``edge3d.json``, ``model.portable.onnx`` and ``model.trt.onnx`` (docs/models.md), after
 checking that ONNX Runtime and PyTorch give identical instances on sample rooms; exits 1 with
@@ -30,18 +31,21 @@ def _parser() -> argparse.ArgumentParser:
                    help="point spacing of those rooms in metres (default 0.02)")
     p.add_argument("--note", action="append", default=[], metavar="KEY=VALUE",
                    help="add a provenance field (e.g. command=..., metrics as JSON)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="set a post-processing parameter of the method in the package (e.g. "
+                        "a threshold fitted on validation data after training)")
     p.add_argument("--engine", choices=("fp32", "fp16"), default=None,
                    help="also build a TensorRT engine of this precision (on the target)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 
-def _notes(items: list[str]) -> dict:
+def _notes(items: list[str], flag: str = "--note") -> dict:
     notes = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ValueError(f"--note {item!r} is not KEY=VALUE")
+            raise ValueError(f"{flag} {item!r} is not KEY=VALUE")
         try:
             notes[key] = json.loads(value)
         except json.JSONDecodeError:
@@ -62,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         path, report = export_package(args.checkpoint, args.out, validate=not args.no_validate,
                                       seeds=tuple(args.seeds or VALIDATION_SEEDS),
                                       spacing=spacing, provenance=notes,
+                                      params=_notes(args.param, "--param"),
                                       progress=not args.quiet)
         if args.engine:
             from edge3d.export.engine import build_engine

@@ -218,6 +218,7 @@ def export_package(checkpoint: str | os.PathLike, out: str | os.PathLike, *,
                    validate: bool = True, seeds: Sequence[int] = VALIDATION_SEEDS,
                    spacing: float = VALIDATION_SPACING,
                    provenance: Mapping[str, Any] | None = None,
+                   params: Mapping[str, Any] | None = None,
                    progress: bool = True) -> tuple[Path, ValidationReport | None]:
     """Export ``checkpoint`` as a model package at ``out`` (see the module docstring).
 
@@ -229,6 +230,9 @@ def export_package(checkpoint: str | os.PathLike, out: str | os.PathLike, *,
         seeds: synthetic rooms for the example input and the validation.
         spacing: their surface point spacing, metres.
         provenance: extra provenance fields (e.g. the training command).
+        params: post-processing parameters that replace the training config's (fields of the
+            method's parameters class, e.g. a threshold fitted on validation data after
+            training); recorded in the provenance as ``postprocess_overrides``.
         progress: show a progress bar.
 
     Returns:
@@ -247,6 +251,15 @@ def export_package(checkpoint: str | os.PathLike, out: str | os.PathLike, *,
     config = state["config"]
     method = str(config["method"]["name"])
     description = exportable_description(method)
+    if params:
+        from edge3d.runtime.methods.param_types import check_options
+
+        try:
+            check_options(params, description.part("params"), method)
+        except TypeError as exc:
+            raise ValueError(str(exc)) from None
+        config = {**config, "method": {**config["method"], **params}}
+        provenance = {**(provenance or {}), "postprocess_overrides": dict(params)}
     bar = tqdm(total=5, desc=f"edge3d-export {method}", disable=not progress, leave=False)
     model = load_model(description.part("model"), state, checkpoint)
     sections = description.part("sections")(config)

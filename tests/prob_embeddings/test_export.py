@@ -3,6 +3,8 @@ package runs through edge3d.Segmenter without torch, and the grouping maps rows 
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -83,3 +85,22 @@ def test_bad_parameters_are_named(bad, match):
 
     with pytest.raises(ValueError, match=match):
         ProbEmbeddingsParams(**bad)
+
+
+def test_post_processing_parameters_set_at_export(tiny_checkpoint, tmp_path, capsys):
+    from edge3d.export.cli import main
+    from edge3d.package import load_package
+
+    out = tmp_path / "pkg"
+    assert main([str(tiny_checkpoint), "--out", str(out), "--quiet", "--no-validate",
+                 "--param", "tau=0.5", "--param", "min_instance_rows=30"]) == 0
+    pkg = load_package(out)
+    assert pkg.postprocess["tau"] == 0.5 and pkg.postprocess["min_instance_rows"] == 30
+    assert pkg.provenance["postprocess_overrides"] == {"tau": 0.5, "min_instance_rows": 30}
+    capsys.readouterr()
+    for bad, message in (("radius=2", "unknown option.*it accepts.*tau"),
+                         ("tau=2", r"tau must be in \(0, 1\]"), ("tau", "is not KEY=VALUE")):
+        assert main([str(tiny_checkpoint), "--out", str(tmp_path / "x"), "--quiet",
+                     "--no-validate", "--param", bad]) == 1
+        assert re.search(message, capsys.readouterr().err), bad
+    assert not (tmp_path / "x").exists()
