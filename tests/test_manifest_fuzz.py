@@ -88,7 +88,9 @@ def test_the_issues_examples_are_caught(bundled, tmp_path):
     with pytest.raises(PackageError, match="changed after export"):
         edge3d.Segmenter(_copy(src, tmp_path / "a", m, reseal=False))
     m = json.loads(json.dumps(manifest))
-    m["preprocess"]["features"] = m["preprocess"]["features"][::-1]
+    features = m["preprocess"]["features"]
+    # The issue's example swaps two features; a one-feature model gets a second one instead.
+    m["preprocess"]["features"] = features[::-1] if len(features) > 1 else [*features, "xyz"]
     with pytest.raises(PackageError, match="changed after export"):
         edge3d.Segmenter(_copy(src, tmp_path / "b", m, reseal=False))
     m = json.loads(json.dumps(manifest))
