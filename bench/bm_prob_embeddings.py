@@ -25,14 +25,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import edge3d  # noqa: E402
 from bench.heldout import SUBSETS, evaluate_rooms  # noqa: E402
-from edge3d import native, synth  # noqa: E402
+from bench.network_ratio import markdown, ort_vs_torch  # noqa: E402
+from edge3d import native  # noqa: E402
 
 STAGES = ("preprocess", "network", "grouping", "postprocess", "total")
 
@@ -77,38 +77,17 @@ def grouping_speed(n=100_000, centres=60):
     return best["native"], best["numpy"], float((a == b).mean()), int(a.max()) + 1
 
 
-def network_ratio(seg, package, checkpoint, seeds):
-    """ORT vs PyTorch eager on the same feeds: (ort s, torch s, max abs diff or None, rows)."""
+def torch_model(package, checkpoint):
     import torch
 
-    from edge3d.export.package_export import TorchBackend, read_checkpoint
+    from edge3d.export.package_export import read_checkpoint
     from edge3d.models.prob_embeddings import build
 
-    inner = seg._method
     torch.manual_seed(0)
     model = build(package.provenance["training_config"])
     if checkpoint:
         model.load_state_dict(read_checkpoint(checkpoint)["model"])
-    tb = TorchBackend(model.eval())
-    ort_t, torch_t, diffs, rows = [], [], [], []
-    for s in tqdm(list(seeds), desc="ort vs torch", leave=False):
-        lp = synth.make_world(s).surface_points(0.02)
-        feeds, _ = inner.build_inputs(lp.positions, lp.colors.astype(np.float32) / 255)
-        rows.append(len(feeds["xyz"]))
-        best = {"ort": np.inf, "torch": np.inf}
-        outputs = {}
-        for _ in range(3):
-            for name, backend in (("ort", inner.backends["main"]), ("torch", tb)):
-                t = time.perf_counter()
-                outputs[name] = backend.run(feeds)
-                best[name] = min(best[name], time.perf_counter() - t)
-        ort_t.append(best["ort"])
-        torch_t.append(best["torch"])
-        diffs.append(max(float(np.abs(outputs["ort"][k] - outputs["torch"][k]).max())
-                         for k in outputs["ort"]))
-    return (float(np.mean(ort_t)), float(np.mean(torch_t)),
-            float(max(diffs)) if checkpoint else None, int(np.mean(rows)),
-            torch.get_num_threads())
+    return model
 
 
 def main() -> None:
@@ -167,18 +146,9 @@ def main() -> None:
               f"Speed-up {ref / nat:.1f}x; identical labels on {agree * 100:.2f} % of the rows "
               "(float32 against float64 at the threshold). Goal: 10 ms or less.", ""]
     seeds = list(SUBSETS["rooms"][0])[: 3 if args.quick else 6]
-    ort_s, torch_s, diff, rows, threads = network_ratio(pe, package, args.checkpoint, seeds)
-    lines += ["## Network: ONNX Runtime vs PyTorch eager", "",
-              f"Same inputs ({rows} rows per room on average, {len(seeds)} rooms, best of 3, "
-              f"interleaved); PyTorch with {threads} threads, "
-              f"{'checkpoint weights' if args.checkpoint else 'fresh weights (same graph)'}.",
-              "", "| path | ms per room |", "|---|---|",
-              f"| ONNX Runtime | {ort_s * 1e3:.0f} |", f"| PyTorch eager | {torch_s * 1e3:.0f} |",
-              "", f"ORT / PyTorch time ratio: **{ort_s / torch_s:.2f}** "
-              f"({torch_s / ort_s:.1f}x faster; goal at least 3x)."]
-    if diff is not None:
-        lines.append(f"Largest output difference between the two: {diff:.2e}.")
-    lines.append("")
+    ratio = ort_vs_torch(pe._method, torch_model(package, args.checkpoint), seeds,
+                         args.checkpoint is not None)
+    lines += markdown(ratio, "rows", "; goal at least 3x")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines))
     print("\n".join(lines))

@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 import edge3d  # noqa: E402
 from bench.heldout import SUBSETS, evaluate_rooms  # noqa: E402
+from bench.network_ratio import markdown, ort_vs_torch  # noqa: E402
 from edge3d import synth  # noqa: E402
 
 STAGES = ("preprocess", "network", "hdbscan", "postprocess", "total")
@@ -53,35 +54,6 @@ def torch_model(package, checkpoint):
 
         model.load_state_dict(read_checkpoint(checkpoint)["model"])
     return model.eval()
-
-
-def network_ratio(seg, package, checkpoint, seeds):
-    """ORT vs PyTorch eager on the same feeds: (ort s, torch s, max abs diff or None, voxels)."""
-    import torch
-
-    from edge3d.export.package_export import TorchBackend
-
-    inner = seg._method
-    tb = TorchBackend(torch_model(package, checkpoint))
-    ort_t, torch_t, diffs, voxels = [], [], [], []
-    for s in tqdm(list(seeds), desc="ort vs torch", leave=False):
-        lp = synth.make_world(s).surface_points(0.02)
-        feeds, _ = inner.build_inputs(lp.positions, lp.colors.astype(np.float32) / 255)
-        voxels.append(len(feeds["features"]))
-        best = {"ort": np.inf, "torch": np.inf}
-        outputs = {}
-        for _ in range(3):
-            for name, backend in (("ort", inner.backends["main"]), ("torch", tb)):
-                t = time.perf_counter()
-                outputs[name] = backend.run(feeds)
-                best[name] = min(best[name], time.perf_counter() - t)
-        ort_t.append(best["ort"])
-        torch_t.append(best["torch"])
-        a, b = outputs["ort"], outputs["torch"]
-        diffs.append(max(float(np.abs(a[k] - b[k]).max()) for k in a))
-    return (float(np.mean(ort_t)), float(np.mean(torch_t)),
-            float(max(diffs)) if checkpoint else None, int(np.mean(voxels)),
-            torch.get_num_threads())
 
 
 def clustering_choice(seg, seeds):
@@ -182,19 +154,9 @@ def main() -> None:
               f"| edge3d.native.hdbscan (used) | {nat * 1e3:.1f} |",
               f"| hdbscan package | {pkg * 1e3:.1f} |", "",
               f"Speed-up {pkg / nat:.1f}x; label agreement (ARI) {ari:.4f}.", ""]
-    ort_s, torch_s, diff, voxels, threads = network_ratio(ssen, package, args.checkpoint, seeds)
-    lines += ["## Network: ONNX Runtime vs PyTorch eager", "",
-              f"Same inputs ({voxels} voxels per room on average, {len(seeds)} rooms, best of "
-              f"3, interleaved); PyTorch with {threads} threads, "
-              f"{'checkpoint weights' if args.checkpoint else 'fresh weights (same graph)'}.",
-              "", "| path | ms per room |", "|---|---|",
-              f"| ONNX Runtime (folded BatchNorm) | {ort_s * 1e3:.0f} |",
-              f"| PyTorch eager | {torch_s * 1e3:.0f} |", "",
-              f"ORT / PyTorch time ratio: **{ort_s / torch_s:.2f}** "
-              f"({torch_s / ort_s:.1f}x faster)."]
-    if diff is not None:
-        lines.append(f"Largest output difference between the two: {diff:.2e}.")
-    lines.append("")
+    ratio = ort_vs_torch(ssen._method, torch_model(package, args.checkpoint), seeds,
+                         args.checkpoint is not None)
+    lines += markdown(ratio, "voxels")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines))
     print("\n".join(lines))

@@ -11,6 +11,11 @@ indices) with the paper's three output heads and their activations (Table 2), pe
 - ``semantic_logits`` [N0, L]: the score map ``P = softmax(logits)`` (section 3.4), both the
   class probabilities and, per foreground class, the instance-centre score.
 
+``embedding`` selects the variants of the paper's ablation (section 4.2, Table 4):
+``"anisotropic"`` (the full model, the default), ``"isotropic"`` (one sigma per row, the mean
+of the head's three log-sigmas) and ``"deterministic"`` (sigma fixed at :data:`INITIAL_SIGMA`
+for every row: the kernel becomes the fixed-bandwidth RBF of Eq. 2 on the means).
+
 Rows are points, or with ``voxelize`` in the backbone config (the room configs) the voxel
 centroids at ``data.voxel_size``; the runtime maps them back to points with ``point_map``.
 The similarity (Eq. 1), the loss (Eq. 5, 6, 8, 12, 17) and the greedy grouping (Eq. 16) are in
@@ -37,6 +42,7 @@ are tens of centimetres apart) but not those of the next object."""
 
 
 LOG_SIGMA_LIMIT = 12.0
+EMBEDDINGS = ("anisotropic", "isotropic", "deterministic")
 
 
 def _head(channels: int, out: int) -> nn.ModuleList:
@@ -51,11 +57,16 @@ class ProbEmbeddings(nn.Module):
         backbone_config: keyword values of :class:`edge3d.models.backbones.PointNet2Config`.
         num_classes: L, semantic classes (background classes included).
         offset_range: metres the centre head can move a row (1 in the paper, Table 2).
+        embedding: one of :data:`EMBEDDINGS` (module docstring).
     """
 
     def __init__(self, backbone_config: Mapping | None, num_classes: int,
-                 offset_range: float = 1.0) -> None:
+                 offset_range: float = 1.0, embedding: str = "anisotropic") -> None:
         super().__init__()
+        if embedding not in EMBEDDINGS:
+            raise ValueError(f"method.embedding must be one of {', '.join(EMBEDDINGS)}, got "
+                             f"{embedding!r}")
+        self.embedding = embedding
         self.backbone = build_backbone("pointnet2", dict(backbone_config or {}))
         c = self.backbone.out_channels
         self.num_classes = int(num_classes)
@@ -88,21 +99,27 @@ class ProbEmbeddings(nn.Module):
         mu = inputs["xyz"] + self.offset_range * torch.tanh(offset)
         # Clamped so that sigma stays a finite, positive float32 whatever the input (10 um to
         # 400 m), which the grouping requires.
-        sigma = torch.exp(self.uncertainty[1](self.uncertainty[0](f)).clamp(-LOG_SIGMA_LIMIT,
-                                                                            LOG_SIGMA_LIMIT / 2))
+        log_sigma = self.uncertainty[1](self.uncertainty[0](f))
+        if self.embedding == "isotropic":
+            log_sigma = log_sigma.mean(dim=1, keepdim=True).expand(-1, 3)
+        elif self.embedding == "deterministic":
+            log_sigma = torch.full_like(mu, math.log(INITIAL_SIGMA))
+        sigma = torch.exp(log_sigma.clamp(-LOG_SIGMA_LIMIT, LOG_SIGMA_LIMIT / 2))
         return mu, sigma, self.score[1](self.score[0](f))
 
 
 def build(config: Mapping) -> ProbEmbeddings:
     """The model of a training config: ``model.backbone`` (must be ``pointnet2``),
-    ``model.backbone_config``, ``method.num_classes`` and ``method.offset_range``."""
+    ``model.backbone_config``, ``method.num_classes``, ``method.offset_range`` and
+    ``method.embedding``."""
     model = config["model"]
     if model.get("backbone") != "pointnet2":
         raise ValueError("Probabilistic Embeddings runs on the pointnet2 backbone (the paper's), "
                          f"not {model.get('backbone')!r}")
     method = config["method"]
     return ProbEmbeddings(model.get("backbone_config") or {}, int(method["num_classes"]),
-                          float(method.get("offset_range", 1.0)))
+                          float(method.get("offset_range", 1.0)),
+                          str(method.get("embedding", "anisotropic")))
 
 
 def row_of_points(positions: np.ndarray, config: Mapping) -> np.ndarray:

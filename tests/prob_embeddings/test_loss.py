@@ -108,3 +108,23 @@ def test_targets_per_point_without_voxelize():
     assert t["voxel_semantic"].tolist() == [0, 2, 2, -100]
     assert t["voxel_instance"].tolist() == [0, 1, 1, 0]
     assert t["point_map"].tolist() == [0, 1, 2, 3]
+
+
+def test_mse_score_loss_uses_the_same_target():
+    mu, sigma, logits, semantic, instance = scene(0.05)
+    centre = scene_terms(mu, sigma, logits, semantic, instance, BACKGROUND, "mean")
+    mse = scene_terms(mu, sigma, logits, semantic, instance, BACKGROUND, "mean", "mse")
+    # Uniform P = 1/3: sum_l (P - Q)^2 = (1/3 - q)^2 + 2 / 9 per row.
+    from training.losses.prob_embeddings import log_similarity
+
+    q = [torch.ones(10)]
+    for k in (1, 2):
+        rows = instance == k
+        q.append(log_similarity(mu[rows], sigma[rows], mu[rows].mean(0),
+                                (sigma[rows] ** 2).mean(0).sqrt()).exp())
+    q = torch.cat(q)
+    expected = float(((1 / 3 - q) ** 2 + 2 / 9).sum()) / (50 * 3)
+    assert float(mse["score"]) == pytest.approx(expected, rel=1e-5)
+    assert float(mse["ins_ce"]) == pytest.approx(float(centre["ins_ce"]))
+    with pytest.raises(ValueError, match="score_loss"):
+        ProbEmbeddingsLoss((0,), 3, "sum", score_loss="l1")

@@ -20,6 +20,10 @@ ground-truth instances k = 1..K:
   ``sum_i 3/2 ln(2 pi e) + sum_d ln sigma_i^(d)``;
 - ``L = L_Ins + L_Score + 0.001 L_Reg`` (Eq. 17).
 
+``score_loss: mse`` replaces Eq. 12 by the squared error ``1/(N L) sum_i sum_l (P[i, l] -
+Q[i, l])^2`` with the same target, the MSE seed loss of Neven et al. that section 4.2 compares
+the centre-aware loss against.
+
 Every term is computed per scene, then averaged over the batch's scenes. Eq. 8 sums over the
 rows while Eq. 5 and 12 average: the regulariser's weight per row grows with the row count
 (``reg_reduction: sum``, as written). ``reg_reduction: mean`` averages it instead
@@ -87,7 +91,8 @@ def log_similarity(mu_a: Tensor, sigma_a: Tensor, mu_b: Tensor, sigma_b: Tensor)
 
 
 def scene_terms(mu: Tensor, sigma: Tensor, logits: Tensor, semantic: Tensor, instance: Tensor,
-                background: Tensor, reg_reduction: str) -> dict[str, Tensor]:
+                background: Tensor, reg_reduction: str, score_loss: str = "center_aware"
+                ) -> dict[str, Tensor]:
     """The loss terms of one scene (module docstring).
 
     Args:
@@ -97,6 +102,7 @@ def scene_terms(mu: Tensor, sigma: Tensor, logits: Tensor, semantic: Tensor, ins
         instance: int64 [N] instance per row, 1..K, 0 = none.
         background: bool [L], the background classes.
         reg_reduction: ``"sum"`` (Eq. 8) or ``"mean"`` over the rows.
+        score_loss: ``"center_aware"`` (Eq. 12) or ``"mse"`` (module docstring).
     """
     valid = semantic != IGNORE
     mu, sigma, logits = mu[valid], sigma[valid], logits[valid]
@@ -133,7 +139,11 @@ def scene_terms(mu: Tensor, sigma: Tensor, logits: Tensor, semantic: Tensor, ins
         dice = -torch.log((2.0 * (kappa * tgt).sum() + EPS) / (kappa.sum() + tgt.sum() + EPS))
         q[inst_rows] = kappa[inst_rows, group[inst_rows]].detach()
     q = torch.where(background[semantic], torch.ones_like(q), q)
-    score = -(q * log_p.gather(1, semantic[:, None])[:, 0]).sum() / (n * num_classes)
+    if score_loss == "mse":
+        target_map = torch.zeros_like(log_p).scatter(1, semantic[:, None], q[:, None])
+        score = ((log_p.exp() - target_map) ** 2).sum() / (n * num_classes)
+    else:
+        score = -(q * log_p.gather(1, semantic[:, None])[:, 0]).sum() / (n * num_classes)
     return {"ins_ce": ins_ce, "dice": dice, "score": score, "reg": reg}
 
 
@@ -144,14 +154,20 @@ class ProbEmbeddingsLoss(nn.Module):
         background_classes: classes of no instance (floor, wall).
         reg_reduction: ``"sum"`` (Eq. 8 as written) or ``"mean"``.
         reg_weight: the regulariser's weight (Eq. 17: 0.001).
+        score_loss: ``"center_aware"`` (Eq. 12) or ``"mse"``.
     """
 
     def __init__(self, background_classes: tuple[int, ...], num_classes: int,
-                 reg_reduction: str = "sum", reg_weight: float = REG_WEIGHT) -> None:
+                 reg_reduction: str = "sum", reg_weight: float = REG_WEIGHT,
+                 score_loss: str = "center_aware") -> None:
         super().__init__()
         if reg_reduction not in ("sum", "mean"):
             raise ValueError(f"method.reg_reduction must be 'sum' or 'mean', got "
                              f"{reg_reduction!r}")
+        if score_loss not in ("center_aware", "mse"):
+            raise ValueError(f"method.score_loss must be 'center_aware' or 'mse', got "
+                             f"{score_loss!r}")
+        self.score_loss = score_loss
         bg = torch.zeros(num_classes, dtype=torch.bool)
         bg[list(background_classes)] = True
         self.register_buffer("background", bg)
@@ -170,7 +186,8 @@ class ProbEmbeddingsLoss(nn.Module):
         for s in range(scenes):
             rows = scene == s
             terms = scene_terms(mu[rows], sigma[rows], logits[rows], semantic[rows],
-                                instance[rows], self.background, self.reg_reduction)
+                                instance[rows], self.background, self.reg_reduction,
+                                self.score_loss)
             for name, value in terms.items():
                 sums[name] = sums.get(name, 0.0) + value / scenes
         total = sums["ins_ce"] + sums["dice"] + sums["score"] + self.reg_weight * sums["reg"]
@@ -184,11 +201,13 @@ class ProbEmbeddingsLoss(nn.Module):
 
 
 def build(config: Mapping[str, Any]) -> nn.Module:
-    """The loss module of a training config (``method.reg_reduction``, default ``sum``)."""
+    """The loss module of a training config (``method.reg_reduction``, default ``sum``;
+    ``method.score_loss``, default ``center_aware``)."""
     from edge3d.io.class_sets import dataset_classes
 
     _, background = dataset_classes(config)
     method = config["method"]
     return ProbEmbeddingsLoss(tuple(background), int(method["num_classes"]),
                               str(method.get("reg_reduction", "sum")),
-                              float(method.get("reg_weight", REG_WEIGHT)))
+                              float(method.get("reg_weight", REG_WEIGHT)),
+                              str(method.get("score_loss", "center_aware")))
