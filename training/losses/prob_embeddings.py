@@ -70,10 +70,8 @@ def build_targets(scene: Scene, config: Mapping[str, Any]) -> dict[str, np.ndarr
     sem = scene.semantic.astype(np.int64)
     sem = np.where((sem >= 0) & (sem < k), sem, IGNORE)
     inst = np.where(sem >= 0, scene.instance.astype(np.int64), 0)
-    ids, contiguous = np.unique(inst, return_inverse=True)
-    contiguous = contiguous.reshape(-1) + (0 if ids[0] == 0 else 1)
     return {"voxel_semantic": sem.astype(np.int32),
-            "voxel_instance": np.where(inst > 0, contiguous, 0).astype(np.int32),
+            "voxel_instance": voxel_targets.contiguous_instances(inst),
             "point_map": np.arange(len(sem), dtype=np.int32)}
 
 

@@ -50,7 +50,12 @@ def build_targets(scene: Scene, config: Mapping[str, Any]) -> dict[str, np.ndarr
     key = voxel_labels(grid.point_to_voxel, (sem - IGNORE) * (1 << 32) + inst, m)
     vsem = key // (1 << 32) + IGNORE
     vinst = key % (1 << 32)
-    ids, contiguous = np.unique(vinst, return_inverse=True)
-    contiguous = contiguous.reshape(-1) + (0 if ids[0] == 0 else 1)
     return {"voxel_semantic": vsem.astype(np.int32),
-            "voxel_instance": np.where(vinst > 0, contiguous, 0).astype(np.int32)}
+            "voxel_instance": contiguous_instances(vinst)}
+
+
+def contiguous_instances(instance: np.ndarray) -> np.ndarray:
+    """int32: instance ids renumbered 1..C in ascending order of the ids, 0 kept as none."""
+    ids, contiguous = np.unique(instance, return_inverse=True)
+    contiguous = contiguous.reshape(-1) + (0 if ids[0] == 0 else 1)
+    return np.where(instance > 0, contiguous, 0).astype(np.int32)

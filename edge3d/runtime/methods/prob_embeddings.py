@@ -113,7 +113,7 @@ def group_instances(mu: np.ndarray, sigma: np.ndarray, logits: np.ndarray,
     fg_prob = prob.copy()
     fg_prob[:, background] = -1.0
     fg_class = fg_prob.argmax(axis=1).astype(np.int32)
-    seed_score = fg_prob.max(axis=1, initial=-1.0) if prob.shape[1] else np.zeros(len(prob))
+    seed_score = fg_prob.max(axis=1, initial=-1.0)
     candidates = prob[:, background].sum(axis=1) < 0.5
     t = time.perf_counter()
     groups = native.seed_grouping(mu, sigma, seed_score, candidates, params.tau,
@@ -127,7 +127,7 @@ def group_instances(mu: np.ndarray, sigma: np.ndarray, logits: np.ndarray,
     kept.sort(key=lambda k: -k[0])
     row_label = np.full(len(mu), -1, np.int32)
     row_out_class = row_class.copy()
-    new_id = np.full(len(groups.seeds) + 1, -1, np.int32)  # group -> instance id (-1: dropped)
+    new_id = np.full(len(groups.seeds), -1, np.int32)  # group -> instance id (-1: dropped)
     for i, (_, _, g) in enumerate(kept, start=1):
         new_id[g] = i
     in_group = groups.labels >= 0
